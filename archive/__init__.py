@@ -1,0 +1,1 @@
+"""The records archive application: settings, database, services, routes and CLI."""

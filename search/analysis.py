@@ -1,0 +1,167 @@
+"""Chinese text analysis shared by every search backend.
+
+Text is normalised (NFKC, so full-width and half-width forms match, and lower case), then
+produced in two token streams, both space-separated so that a plain whitespace tokenizer
+(SQLite FTS5 ``unicode61``, Elasticsearch's built-in ``whitespace`` analyzer) indexes them:
+
+- words: jieba's search-mode segmentation with the power-supply dictionary in
+  ``dictionary.txt``, so 合同 or 窃电 find their documents;
+- chars: one token per Chinese character (ASCII runs kept whole), so a quoted phrase is
+  matched exactly as a character sequence wherever segmentation differs.
+
+Public surface: :func:`normalise`, :func:`words`, :func:`chars`, :func:`parse_query`,
+:class:`ParsedQuery`, :func:`highlight_pages`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jieba
+
+_DICTIONARY = Path(__file__).with_name("dictionary.txt")
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_CHARS = re.compile(rf"[{_CJK}]|[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+MAX_QUERY_LENGTH = 256
+
+
+def _jieba() -> jieba.Tokenizer:
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                with open(_DICTIONARY, "rb") as dictionary:
+                    tokenizer.load_userdict(dictionary)
+                _tokenizer = tokenizer
+    return _tokenizer
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _is_token(piece: str) -> bool:
+    return bool(_TOKEN_CHARS.search(piece))
+
+
+def words(text: str) -> list[str]:
+    """Search-mode word segmentation of normalised text, punctuation dropped."""
+    return [w for w in _jieba().cut_for_search(normalise(text)) if _is_token(w.strip())]
+
+
+def query_words(text: str) -> list[str]:
+    """Precise-mode segmentation for query text (the longest dictionary words)."""
+    return [w.strip() for w in _jieba().cut(normalise(text)) if _is_token(w.strip())]
+
+
+def chars(text: str) -> list[str]:
+    """One token per Chinese character, ASCII words and numbers kept whole."""
+    return _TOKEN_CHARS.findall(normalise(text))
+
+
+def strip_cjk_spaces(text: str) -> str:
+    """Remove the spaces OCR engines put between Chinese characters."""
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One required part of a query: a word or a quoted phrase, as char tokens."""
+
+    text: str
+    chars: tuple[str, ...]
+    phrase: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    terms: tuple[Term, ...] = field(default_factory=tuple)
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+
+def parse_query(q: str | None) -> ParsedQuery:
+    """Split a user query into required terms; "quoted text" is an exact phrase."""
+    if not q or not q.strip():
+        return ParsedQuery()
+    from search.errors import InvalidQuery
+
+    if len(q) > MAX_QUERY_LENGTH:
+        raise InvalidQuery(f"query longer than {MAX_QUERY_LENGTH} characters")
+    terms: list[Term] = []
+    for quoted, plain in re.findall(r'"([^"]*)"|([^"]+)', normalise(q).replace("\u201c", '"')
+                                    .replace("\u201d", '"')):
+        if quoted:
+            tokens = tuple(chars(quoted))
+            if tokens:
+                terms.append(Term(quoted.strip(), tokens, phrase=True))
+        elif plain:
+            for word in query_words(plain):
+                tokens = tuple(chars(word))
+                if tokens:
+                    terms.append(Term(word, tokens))
+    return ParsedQuery(tuple(dict.fromkeys(terms)))
+
+
+@dataclass(frozen=True)
+class Highlight:
+    page: int
+    text: str
+
+
+def _normalised_with_map(text: str) -> tuple[str, list[int]]:
+    """Normalise char by char, remembering where each output char came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        norm = normalise(ch)
+        out.append(norm)
+        origin.extend([index] * len(norm))
+    return "".join(out), origin
+
+
+def highlight_pages(
+    pages: list[tuple[int, str]], query: ParsedQuery, *, window: int = 24, limit: int = 3
+) -> list[Highlight]:
+    """Fragments of the pages that contain query terms, terms wrapped in <em>."""
+    needles = [re.escape("".join(t.chars)) for t in query.terms]
+    if not needles:
+        return []
+    pattern = re.compile("|".join(sorted(needles, key=len, reverse=True)))
+    found: list[Highlight] = []
+    for number, raw in pages:
+        text = strip_cjk_spaces(raw)
+        norm, origin = _normalised_with_map(text)
+        # Compare against text with spaces removed between Chinese characters only.
+        matches = list(pattern.finditer(norm))
+        if not matches:
+            continue
+        first = matches[0]
+        start = max(0, origin[first.start()] - window)
+        end = min(len(text), origin[first.end() - 1] + 1 + window)
+        fragment = text[start:end]
+        for term in sorted({text[origin[m.start()]: origin[m.end() - 1] + 1] for m in matches
+                            if start <= origin[m.start()] and origin[m.end() - 1] < end},
+                           key=len, reverse=True):
+            fragment = fragment.replace(term, f"\x00{term}\x01")
+        fragment = fragment.replace("\x00", "<em>").replace("\x01", "</em>")
+        fragment = " ".join(fragment.split())
+        found.append(Highlight(number, ("…" if start else "") + fragment
+                               + ("…" if end < len(text) else "")))
+        if len(found) >= limit:
+            break
+    return found

@@ -1,0 +1,254 @@
+"""ElasticsearchSearch: the scalable backend, Elasticsearch 8.x behind an alias.
+
+The mapping uses only built-in analyzers (``whitespace``), because Chinese segmentation
+happens in Python (:mod:`search.analysis`) for every backend; the same mapping therefore
+works on a minimal node and on a full production cluster. Pages are a nested field so a
+record matches when its terms are spread over several pages. ``rebuild`` fills a fresh
+index and swaps the alias in one atomic call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+
+from search.analysis import ParsedQuery, Term, chars, highlight_pages, parse_query, words
+from search.base import (
+    FACET_FIELDS,
+    MAX_PAGE_SIZE,
+    MAX_RESULT_WINDOW,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    catalogue_text,
+)
+from search.errors import InvalidQuery, SearchError, SearchUnavailable
+from search.settings import ElasticsearchSettings
+
+_TEXT = {"type": "text", "analyzer": "whitespace"}
+_KEYWORD = {"type": "keyword"}
+MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "record_id": _KEYWORD, "dossier_id": _KEYWORD, "customer_account": _KEYWORD,
+        "customer_name": _KEYWORD, "doc_type": _KEYWORD, "category": _KEYWORD,
+        "title": _KEYWORD, "doc_date": {"type": "date", "format": "strict_date"},
+        "unit": _KEYWORD, "unit_path": _KEYWORD, "security_level": _KEYWORD,
+        "address": _KEYWORD,
+        "catalogue_words": _TEXT, "catalogue_chars": _TEXT,
+        "pages": {
+            "type": "nested",
+            "properties": {
+                "number": {"type": "integer"},
+                "text": {"type": "text", "index": False},
+                "words": _TEXT,
+                "chars": _TEXT,
+            },
+        },
+    },
+}
+SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "max_result_window": MAX_RESULT_WINDOW}
+
+
+@contextlib.contextmanager
+def _translate() -> Iterator[None]:
+    try:
+        yield
+    except TransportError as exc:  # connection refused, timeout
+        raise SearchUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+    except ApiError as exc:
+        if exc.status_code == 400:
+            raise InvalidQuery(str(exc)) from exc
+        if exc.status_code in (429, 503):
+            raise SearchUnavailable(str(exc)) from exc
+        raise SearchError(str(exc)) from exc
+
+
+def _source(doc: SearchDocument) -> dict[str, Any]:
+    catalogue = catalogue_text(doc)
+    return {
+        "record_id": doc.record_id, "dossier_id": doc.dossier_id,
+        "customer_account": doc.customer_account, "customer_name": doc.customer_name,
+        "doc_type": doc.doc_type, "category": doc.category, "title": doc.title,
+        "doc_date": doc.doc_date.isoformat() if doc.doc_date else None,
+        "unit": doc.unit, "unit_path": doc.unit_path, "security_level": doc.security_level,
+        "address": doc.address,
+        "catalogue_words": " ".join(words(catalogue)),
+        "catalogue_chars": " ".join(chars(catalogue)),
+        "pages": [
+            {"number": n, "text": text, "words": " ".join(words(text)),
+             "chars": " ".join(chars(text))}
+            for n, text in doc.pages
+        ],
+    }
+
+
+def _term_query(term: Term) -> dict[str, Any]:
+    phrase = " ".join(term.chars)
+    inside_page: list[dict[str, Any]] = [{"match_phrase": {"pages.chars": phrase}}]
+    on_catalogue: list[dict[str, Any]] = [{"match_phrase": {"catalogue_chars": phrase}}]
+    if not term.phrase:
+        inside_page.append({"match": {"pages.words": {"query": term.text, "boost": 2.0}}})
+        on_catalogue.append({"match": {"catalogue_words": {"query": term.text, "boost": 2.0}}})
+    return {"bool": {"should": [
+        {"nested": {"path": "pages", "score_mode": "max",
+                    "query": {"bool": {"should": inside_page}}}},
+        *on_catalogue,
+    ], "minimum_should_match": 1}}
+
+
+class ElasticsearchSearch:
+    def __init__(self, settings: ElasticsearchSettings) -> None:
+        self.settings = settings
+        self.alias = settings.alias
+        self.client = Elasticsearch(
+            settings.url, request_timeout=settings.request_timeout, max_retries=1,
+            retry_on_timeout=False,
+        )
+        self._ready = False
+
+    def ensure_index(self) -> None:
+        if self._ready:
+            return
+        with _translate():
+            if not self.client.indices.exists_alias(name=self.alias):
+                name = self._new_index()
+                try:
+                    self.client.indices.put_alias(index=name, name=self.alias)
+                except ApiError:
+                    # another process created the alias meanwhile; drop our empty index
+                    self.client.indices.delete(index=name)
+                    raise
+        self._ready = True
+
+    def _new_index(self) -> str:
+        name = f"{self.alias}-{time.time_ns()}"
+        self.client.indices.create(index=name, settings=SETTINGS, mappings=MAPPING)
+        return name
+
+    def _actions(self, documents: Iterable[SearchDocument], index: str) -> Iterator[dict]:
+        for doc in documents:
+            yield {"_op_type": "index", "_index": index, "_id": doc.record_id,
+                   "_source": _source(doc)}
+
+    def _bulk(self, documents: Iterable[SearchDocument], index: str) -> int:
+        with _translate():
+            ok, errors = helpers.bulk(self.client, self._actions(documents, index),
+                                      chunk_size=500, raise_on_error=False)
+        if errors:
+            raise SearchError(f"{len(errors)} documents failed to index: {errors[:3]}")
+        return ok
+
+    def index(self, documents: Iterable[SearchDocument]) -> int:
+        self.ensure_index()
+        return self._bulk(documents, self.alias)
+
+    def delete(self, record_ids: Iterable[str]) -> None:
+        self.ensure_index()
+        for record_id in record_ids:
+            with _translate(), contextlib.suppress(NotFoundError):
+                self.client.delete(index=self.alias, id=record_id)
+
+    def refresh(self) -> None:
+        self.ensure_index()
+        with _translate():
+            self.client.indices.refresh(index=self.alias)
+
+    def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        self.ensure_index()
+        with _translate():
+            new = self._new_index()
+            count = self._bulk(documents, new)
+            self.client.indices.refresh(index=new)
+            old = list(self.client.indices.get_alias(name=self.alias).body)
+            actions: list[dict[str, Any]] = [{"add": {"index": new, "alias": self.alias}}]
+            actions += [{"remove": {"index": name, "alias": self.alias}} for name in old]
+            self.client.indices.update_aliases(actions=actions)
+            for name in old:
+                self.client.indices.delete(index=name)
+        return count
+
+    def ping(self) -> None:
+        with _translate():
+            self.client.cluster.health(timeout="2s")
+
+    def close(self) -> None:
+        self.client.close()
+
+    @staticmethod
+    def _filters(query: SearchQuery) -> list[dict[str, Any]]:
+        filters: list[dict[str, Any]] = []
+        for name in ("doc_type", "category", "unit"):
+            value = getattr(query, name)
+            if value:
+                filters.append({"term": {name: value}})
+        if query.customer:
+            filters.append({"term": {"customer_account": query.customer}})
+        if query.security_levels is not None:
+            filters.append({"terms": {"security_level": list(query.security_levels)}})
+        if query.unit_paths is not None and not query.unit_paths:
+            filters.append({"match_none": {}})
+        elif query.unit_paths is not None:
+            filters.append({"bool": {"should": [{"prefix": {"unit_path": p}}
+                                                for p in query.unit_paths],
+                                     "minimum_should_match": 1}})
+        if query.date_from or query.date_to:
+            bounds = {}
+            if query.date_from:
+                bounds["gte"] = query.date_from.isoformat()
+            if query.date_to:
+                bounds["lte"] = query.date_to.isoformat()
+            filters.append({"range": {"doc_date": bounds}})
+        return filters
+
+    def build_body(self, query: SearchQuery, parsed: ParsedQuery) -> dict[str, Any]:
+        size = max(1, min(query.size, MAX_PAGE_SIZE))
+        offset = (max(query.page, 1) - 1) * size
+        if offset + size > MAX_RESULT_WINDOW:
+            raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served; refine")
+        bool_query: dict[str, Any] = {"filter": self._filters(query)}
+        if not parsed.empty:
+            bool_query["must"] = [_term_query(t) for t in parsed.terms]
+        sort: list[Any] = (["_score", {"doc_date": {"order": "desc", "missing": "_last"}}]
+                           if not parsed.empty else
+                           [{"doc_date": {"order": "desc", "missing": "_last"}},
+                            {"record_id": "asc"}])
+        return {
+            "query": {"bool": bool_query},
+            "from": offset, "size": size, "sort": sort, "track_total_hits": True,
+            "aggs": {name: {"terms": {"field": name, "size": 50}} for name in FACET_FIELDS},
+            "_source": {"excludes": ["pages.words", "pages.chars", "catalogue_words",
+                                     "catalogue_chars"]},
+        }
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        self.ensure_index()
+        parsed = parse_query(query.q)
+        body = self.build_body(query, parsed)
+        with _translate():
+            response = self.client.search(index=self.alias, **body)
+        hits = []
+        for hit in response["hits"]["hits"]:
+            src = hit["_source"]
+            pages = [(p["number"], p["text"]) for p in src.get("pages", [])]
+            hits.append(SearchHit(
+                record_id=src["record_id"], dossier_id=src["dossier_id"],
+                customer_account=src["customer_account"], customer_name=src["customer_name"],
+                doc_type=src["doc_type"], category=src["category"], title=src["title"],
+                doc_date=date.fromisoformat(src["doc_date"]) if src.get("doc_date") else None,
+                unit=src["unit"], security_level=src["security_level"],
+                score=float(hit.get("_score") or 0.0),
+                highlights=tuple(highlight_pages(pages, parsed)),
+            ))
+        facets = {
+            name: {b["key"]: b["doc_count"] for b in response["aggregations"][name]["buckets"]}
+            for name in FACET_FIELDS
+        }
+        return SearchResult(total=response["hits"]["total"]["value"], hits=tuple(hits),
+                            facets=facets)

@@ -1,0 +1,251 @@
+"""EmbeddedSearch: the default backend, SQLite FTS5 in one local file.
+
+Catalogue fields are indexed as page 0 of their record; every page row carries the jieba
+word stream and the character stream of :mod:`search.analysis`, so the whitespace
+``unicode61`` tokenizer is enough. Writes are single transactions, so a rebuild is
+invisible to readers until it commits.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from search.analysis import ParsedQuery, Term, chars, highlight_pages, parse_query, words
+from search.base import (
+    FACET_FIELDS,
+    MAX_PAGE_SIZE,
+    MAX_RESULT_WINDOW,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    catalogue_text,
+)
+from search.errors import InvalidQuery, SearchUnavailable
+from search.settings import EmbeddedSettings
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    record_id TEXT PRIMARY KEY, dossier_id TEXT, customer_account TEXT, customer_name TEXT,
+    doc_type TEXT, category TEXT, title TEXT, doc_date TEXT, unit TEXT, unit_path TEXT,
+    security_level TEXT, address TEXT
+);
+CREATE INDEX IF NOT EXISTS records_account ON records (customer_account);
+CREATE INDEX IF NOT EXISTS records_date ON records (doc_date);
+CREATE TABLE IF NOT EXISTS pages (
+    record_id TEXT, number INTEGER, text TEXT, PRIMARY KEY (record_id, number)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    record_id UNINDEXED, number UNINDEXED, words, chars,
+    tokenize = 'unicode61 remove_diacritics 0'
+);
+"""
+_COLUMNS = (
+    "record_id", "dossier_id", "customer_account", "customer_name", "doc_type", "category",
+    "title", "doc_date", "unit", "unit_path", "security_level", "address",
+)
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _term_expr(term: Term) -> str:
+    phrase = "chars : " + _quote(" ".join(term.chars))
+    if term.phrase:
+        return phrase
+    return f"(words : {_quote(term.text)} OR {phrase})"
+
+
+class EmbeddedSearch:
+    def __init__(self, settings: EmbeddedSettings) -> None:
+        self.path = Path(settings.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise SearchUnavailable(f"embedded index: {exc}") from exc
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _write(self, db: sqlite3.Connection, doc: SearchDocument) -> None:
+        self._remove(db, [doc.record_id])
+        row = {name: getattr(doc, name) for name in _COLUMNS}
+        row["doc_date"] = doc.doc_date.isoformat() if doc.doc_date else None
+        db.execute(
+            f"INSERT INTO records ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 - fixed names
+            f"({', '.join('?' * len(_COLUMNS))})",
+            [row[name] for name in _COLUMNS],
+        )
+        rows = [(0, catalogue_text(doc))] + [(n, text) for n, text in doc.pages]
+        db.executemany(
+            "INSERT INTO fts (record_id, number, words, chars) VALUES (?, ?, ?, ?)",
+            [(doc.record_id, n, " ".join(words(t)), " ".join(chars(t))) for n, t in rows],
+        )
+        db.executemany(
+            "INSERT INTO pages (record_id, number, text) VALUES (?, ?, ?)",
+            [(doc.record_id, n, text) for n, text in doc.pages],
+        )
+
+    @staticmethod
+    def _remove(db: sqlite3.Connection, record_ids: list[str]) -> None:
+        for table in ("records", "pages", "fts"):
+            db.executemany(f"DELETE FROM {table} WHERE record_id = ?",  # noqa: S608
+                           [(rid,) for rid in record_ids])
+
+    def index(self, documents: Iterable[SearchDocument]) -> int:
+        count = 0
+        with self._transaction() as db:
+            for doc in documents:
+                self._write(db, doc)
+                count += 1
+        return count
+
+    def delete(self, record_ids: Iterable[str]) -> None:
+        with self._transaction() as db:
+            self._remove(db, list(record_ids))
+
+    def rebuild(self, documents: Iterable[SearchDocument]) -> int:
+        count = 0
+        with self._transaction() as db:
+            for table in ("records", "pages", "fts"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608
+            for doc in documents:
+                self._write(db, doc)
+                count += 1
+        return count
+
+    def refresh(self) -> None:
+        """Writes are visible on commit; nothing to do."""
+
+    def ping(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("SELECT 1").fetchone()
+            except sqlite3.Error as exc:
+                raise SearchUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _filters(self, query: SearchQuery, parsed: ParsedQuery) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for term in parsed.terms:
+            clauses.append("r.record_id IN (SELECT record_id FROM fts WHERE fts MATCH ?)")
+            params.append(_term_expr(term))
+        for name in ("doc_type", "category", "unit"):
+            value = getattr(query, name)
+            if value:
+                clauses.append(f"r.{name} = ?")
+                params.append(value)
+        if query.customer:
+            clauses.append("r.customer_account = ?")
+            params.append(query.customer)
+        if query.security_levels is not None:
+            clauses.append(f"r.security_level IN ({', '.join('?' * len(query.security_levels))})"
+                           if query.security_levels else "0")
+            params.extend(query.security_levels)
+        if query.unit_paths is not None:
+            if query.unit_paths:
+                clauses.append("(" + " OR ".join("r.unit_path LIKE ? ESCAPE '\\'"
+                                                 for _ in query.unit_paths) + ")")
+                params.extend(_like_prefix(p) for p in query.unit_paths)
+            else:
+                clauses.append("0")
+        if query.date_from:
+            clauses.append("r.doc_date >= ?")
+            params.append(query.date_from.isoformat())
+        if query.date_to:
+            clauses.append("r.doc_date <= ?")
+            params.append(query.date_to.isoformat())
+        return (" AND ".join(clauses) or "1"), params
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        parsed = parse_query(query.q)
+        size = max(1, min(query.size, MAX_PAGE_SIZE))
+        offset = (max(query.page, 1) - 1) * size
+        if offset + size > MAX_RESULT_WINDOW:
+            raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served; refine")
+        where, params = self._filters(query, parsed)
+        if parsed.empty:
+            ranked = (f"SELECT r.*, 0.0 AS score FROM records r WHERE {where} "  # noqa: S608
+                      "ORDER BY r.doc_date DESC, r.record_id LIMIT ? OFFSET ?")
+            ranked_params = [*params, size, offset]
+        else:
+            any_expr = " OR ".join(_term_expr(t) for t in parsed.terms)
+            ranked = (  # noqa: S608 - only fixed clauses and ? parameters are interpolated
+                "WITH matched AS MATERIALIZED (SELECT record_id, bm25(fts, 0, 0, 1.0, 0.5) AS s "
+                "FROM fts WHERE fts MATCH ?), "
+                "scored AS (SELECT record_id, MIN(s) AS score FROM matched GROUP BY record_id) "
+                "SELECT r.*, -scored.score AS score FROM scored JOIN records r "
+                f"USING (record_id) WHERE {where} "
+                "ORDER BY scored.score, r.doc_date DESC LIMIT ? OFFSET ?"
+            )
+            ranked_params = [any_expr, *params, size, offset]
+        with self._lock:
+            try:
+                rows = self._db.execute(ranked, ranked_params).fetchall()
+                total = self._db.execute(
+                    f"SELECT count(*) FROM records r WHERE {where}", params  # noqa: S608
+                ).fetchone()[0]
+                facets = {
+                    name: dict(self._db.execute(
+                        f"SELECT r.{name}, count(*) FROM records r WHERE {where} "  # noqa: S608
+                        f"GROUP BY r.{name} ORDER BY count(*) DESC", params
+                    ).fetchall())
+                    for name in FACET_FIELDS
+                }
+                pages = self._pages([row["record_id"] for row in rows])
+            except sqlite3.OperationalError as exc:
+                raise InvalidQuery(f"cannot run query: {exc}") from exc
+        hits = tuple(
+            SearchHit(
+                record_id=row["record_id"], dossier_id=row["dossier_id"],
+                customer_account=row["customer_account"], customer_name=row["customer_name"],
+                doc_type=row["doc_type"], category=row["category"], title=row["title"],
+                doc_date=date.fromisoformat(row["doc_date"]) if row["doc_date"] else None,
+                unit=row["unit"], security_level=row["security_level"], score=row["score"],
+                highlights=tuple(highlight_pages(pages.get(row["record_id"], []), parsed)),
+            )
+            for row in rows
+        )
+        return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _pages(self, record_ids: list[str]) -> dict[str, list[tuple[int, str]]]:
+        found: dict[str, list[tuple[int, str]]] = {}
+        if not record_ids:
+            return found
+        marks = ", ".join("?" * len(record_ids))
+        for row in self._db.execute(
+            f"SELECT record_id, number, text FROM pages WHERE record_id IN ({marks}) "  # noqa: S608
+            "ORDER BY record_id, number", record_ids,
+        ):
+            found.setdefault(row[0], []).append((row[1], row[2]))
+        return found
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"

@@ -1,0 +1,140 @@
+"""FilesystemStore: the embedded default, objects as files under one root folder.
+
+Each object is ``<root>/data/<key>`` with a JSON sidecar ``<root>/meta/<key>.json``
+holding its size, sha256, content type and retention date. Writes go to
+``<root>/tmp`` first and are renamed into place, so a crash never leaves a partial object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import stat as stat_module
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from storage.base import CHUNK_SIZE, HashingReader, ObjectInfo, check_digest, normalise_key
+from storage.errors import InvalidKey, ObjectLocked, ObjectNotFound, StorageUnavailable
+from storage.settings import FilesystemSettings
+
+
+class FilesystemStore:
+    def __init__(self, settings: FilesystemSettings) -> None:
+        self.root = Path(settings.root).resolve()
+        for sub in ("data", "meta", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        key = normalise_key(key)
+        data = (self.root / "data" / key).resolve()
+        meta = (self.root / "meta" / f"{key}.json").resolve()
+        # normalise_key already forbids escapes; this guards against symlinked folders.
+        if not data.is_relative_to(self.root / "data") or not meta.is_relative_to(
+            self.root / "meta"
+        ):
+            raise InvalidKey(f"object key escapes the store: {key!r}")
+        return data, meta
+
+    def put(
+        self,
+        key: str,
+        stream: BinaryIO,
+        *,
+        sha256: str | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> ObjectInfo:
+        data_path, meta_path = self._paths(key)
+        if meta_path.exists() and self._retained(meta_path):
+            raise ObjectLocked(f"{key} is under retention")
+        reader = HashingReader(stream)
+        tmp = self.root / "tmp" / uuid.uuid4().hex
+        try:
+            with open(tmp, "wb") as out:
+                while chunk := reader.read(CHUNK_SIZE):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            check_digest(key, sha256, reader.hexdigest)
+            info = ObjectInfo(key, reader.size, reader.hexdigest, content_type)
+            data_path.parent.mkdir(parents=True, exist_ok=True)
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            self._write_meta(meta_path, info, retain_until=None)
+            if data_path.exists():
+                data_path.chmod(0o644)
+            os.replace(tmp, data_path)
+            data_path.chmod(0o444)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return info
+
+    def get(self, key: str) -> BinaryIO:
+        data_path, _ = self._paths(key)
+        try:
+            return open(data_path, "rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def stat(self, key: str) -> ObjectInfo:
+        data_path, meta_path = self._paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        if not data_path.exists():
+            raise ObjectNotFound(key)
+        return ObjectInfo(key, meta["size"], meta["sha256"], meta["content_type"])
+
+    def exists(self, key: str) -> bool:
+        data_path, meta_path = self._paths(key)
+        return data_path.exists() and meta_path.exists()
+
+    def delete(self, key: str) -> None:
+        data_path, meta_path = self._paths(key)
+        if not data_path.exists():
+            raise ObjectNotFound(key)
+        if meta_path.exists() and self._retained(meta_path):
+            raise ObjectLocked(f"{key} is under retention")
+        data_path.chmod(stat_module.S_IWUSR | stat_module.S_IRUSR)
+        data_path.unlink()
+        meta_path.unlink(missing_ok=True)
+
+    def set_retention(self, key: str, until: datetime) -> None:
+        _data_path, meta_path = self._paths(key)
+        info = self.stat(key)
+        self._write_meta(meta_path, info, retain_until=until)
+
+    def ping(self) -> None:
+        if not os.access(self.root / "data", os.W_OK):
+            raise StorageUnavailable(f"{self.root} is not writable")
+        usage = shutil.disk_usage(self.root)
+        if usage.free < 16 * 1024 * 1024:
+            raise StorageUnavailable(f"{self.root} is full")
+
+    @staticmethod
+    def _write_meta(path: Path, info: ObjectInfo, *, retain_until: datetime | None) -> None:
+        body = {
+            "size": info.size,
+            "sha256": info.sha256,
+            "content_type": info.content_type,
+            "retain_until": retain_until.isoformat() if retain_until else None,
+        }
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(body, out)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    @staticmethod
+    def _retained(meta_path: Path) -> bool:
+        until = json.loads(meta_path.read_text()).get("retain_until")
+        return bool(until) and datetime.fromisoformat(until) > datetime.now(UTC)

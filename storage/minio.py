@@ -1,0 +1,180 @@
+"""MinioStore: objects in an S3 bucket through the official ``minio`` client.
+
+Only plain S3 calls are used, so the store also works against other S3-compatible
+services. The sha256 of every object is kept as user metadata (``x-amz-meta-sha256``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import BinaryIO
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import GOVERNANCE, REPLACE, CopySource
+from minio.error import S3Error
+from minio.retention import Retention
+
+from storage.base import HashingReader, ObjectInfo, check_digest, normalise_key
+from storage.errors import (
+    ObjectLocked,
+    ObjectNotFound,
+    StorageError,
+    StorageUnavailable,
+)
+from storage.settings import MinioSettings
+
+_NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}
+_LOCKED = {"AccessDenied", "ObjectLocked", "InvalidRequest"}
+
+
+@contextlib.contextmanager
+def _translate(key: str) -> Iterator[None]:
+    """Map client and transport errors onto the storage error tree."""
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in _NOT_FOUND:
+            raise ObjectNotFound(key) from exc
+        if exc.code in _LOCKED and "retention" in (exc.message or "").lower():
+            raise ObjectLocked(f"{key}: {exc.message}") from exc
+        raise StorageError(f"{key}: {exc.code} {exc.message}") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageUnavailable(f"object store unreachable: {exc}") from exc
+
+
+class _ObjectStream:
+    """A response body that returns its connection to the pool when closed."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self._response = response
+
+    def read(self, size: int = -1) -> bytes:
+        return self._response.read(None if size is None or size < 0 else size)
+
+    def close(self) -> None:
+        self._response.close()
+        self._response.release_conn()
+
+    def __enter__(self) -> _ObjectStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MinioStore:
+    def __init__(self, settings: MinioSettings) -> None:
+        self.settings = settings
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3.0, read=120.0),
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
+            maxsize=16,
+        )
+        self.client = Minio(
+            settings.endpoint,
+            access_key=settings.access_key,
+            secret_key=settings.secret_key.get_secret_value(),
+            secure=settings.secure,
+            region=settings.region,
+            http_client=http,
+        )
+        self.bucket = settings.bucket
+        self._bucket_ready = False
+
+    def ensure_bucket(self) -> None:
+        if self._bucket_ready:
+            return
+        with _translate(self.bucket):
+            if not self.client.bucket_exists(self.bucket):
+                with contextlib.suppress(S3Error):  # created meanwhile by another worker
+                    self.client.make_bucket(self.bucket, object_lock=self.settings.object_lock)
+        self._bucket_ready = True
+
+    def put(
+        self,
+        key: str,
+        stream: BinaryIO,
+        *,
+        sha256: str | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> ObjectInfo:
+        key = normalise_key(key)
+        self.ensure_bucket()
+        reader = HashingReader(stream)
+        if sha256 is not None:
+            sha256 = sha256.lower()
+            with _translate(key):
+                self.client.put_object(
+                    self.bucket, key, reader, length=-1, part_size=self.settings.part_size,
+                    content_type=content_type, metadata={"sha256": sha256},
+                )
+            try:
+                check_digest(key, sha256, reader.hexdigest)
+            except Exception:
+                with _translate(key):
+                    self.client.remove_object(self.bucket, key)
+                raise
+            return ObjectInfo(key, reader.size, sha256, content_type)
+        # Unknown digest: stage under a private key, then publish with the digest attached,
+        # so no reader ever sees the object without its checksum.
+        staging = f".staging/{uuid.uuid4().hex}"
+        with _translate(key):
+            self.client.put_object(
+                self.bucket, staging, reader, length=-1, part_size=self.settings.part_size,
+                content_type=content_type,
+            )
+            try:
+                self.client.copy_object(
+                    self.bucket, key, CopySource(self.bucket, staging),
+                    metadata={"sha256": reader.hexdigest, "Content-Type": content_type},
+                    metadata_directive=REPLACE,
+                )
+            finally:
+                self.client.remove_object(self.bucket, staging)
+        return ObjectInfo(key, reader.size, reader.hexdigest, content_type)
+
+    def get(self, key: str) -> BinaryIO:
+        key = normalise_key(key)
+        self.ensure_bucket()
+        with _translate(key):
+            return _ObjectStream(self.client.get_object(self.bucket, key))  # type: ignore[return-value]
+
+    def stat(self, key: str) -> ObjectInfo:
+        key = normalise_key(key)
+        self.ensure_bucket()
+        with _translate(key):
+            result = self.client.stat_object(self.bucket, key)
+        metadata = {k.lower(): v for k, v in (result.metadata or {}).items()}
+        return ObjectInfo(
+            key,
+            result.size or 0,
+            metadata.get("x-amz-meta-sha256", ""),
+            result.content_type or "application/octet-stream",
+        )
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        self.stat(key)  # raises ObjectNotFound
+        with _translate(key):
+            self.client.remove_object(self.bucket, key)
+
+    def set_retention(self, key: str, until: datetime) -> None:
+        key = normalise_key(key)
+        with _translate(key):
+            self.client.set_object_retention(self.bucket, key, Retention(GOVERNANCE, until))
+
+    def ping(self) -> None:
+        with _translate(self.bucket):
+            self.client.bucket_exists(self.bucket)

@@ -1,0 +1,62 @@
+"""Shared fixtures: environment isolation and one fixture per protocol over every backend."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from search.settings import ElasticsearchSettings, EmbeddedSettings
+from storage.settings import FilesystemSettings, MinioSettings
+from tests import services
+
+
+@pytest.fixture(autouse=True)
+def _isolate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ARCHIVE_* setting of the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("ARCHIVE_") and not name.startswith("ARCHIVE_TEST_"):
+            monkeypatch.delenv(name)
+    from archive.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+@pytest.fixture(params=["filesystem", pytest.param("minio", marks=pytest.mark.integration)])
+def store(request: pytest.FixtureRequest, tmp_path):
+    if request.param == "filesystem":
+        from storage.filesystem import FilesystemStore
+
+        yield FilesystemStore(FilesystemSettings(root=tmp_path / "objects"))
+        return
+    from storage.minio import MinioStore
+
+    config = services.minio_config()
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    minio_store = MinioStore(MinioSettings(bucket=bucket, **config))
+    yield minio_store
+    client = minio_store.client
+    if client.bucket_exists(bucket):
+        for obj in client.list_objects(bucket, recursive=True, include_version=True):
+            client.remove_object(bucket, obj.object_name, version_id=obj.version_id)
+        client.remove_bucket(bucket)
+
+
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.integration)])
+def search_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator:
+    if request.param == "embedded":
+        from search.embedded import EmbeddedSearch
+
+        backend = EmbeddedSearch(EmbeddedSettings(path=tmp_path / "search.db"))
+        yield backend
+        backend.close()
+        return
+    from search.elasticsearch import ElasticsearchSearch
+
+    alias = f"test-{uuid.uuid4().hex[:12]}"
+    backend = ElasticsearchSearch(ElasticsearchSettings(url=services.es_url(), alias=alias))
+    yield backend
+    backend.client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
+    backend.close()

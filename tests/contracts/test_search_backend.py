@@ -1,0 +1,155 @@
+"""SearchBackend contract: every backend passes the same behaviour suite."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from search import SearchBackend, SearchDocument, SearchQuery
+
+
+def make_doc(record_id: str, **overrides) -> SearchDocument:
+    fields = {
+        "record_id": record_id,
+        "dossier_id": "d-" + record_id,
+        "customer_account": "3300012345",
+        "customer_name": "杭州明达纺织有限公司",
+        "doc_type": "供用电合同",
+        "category": "业扩报装",
+        "title": "高压供用电合同",
+        "doc_date": date(2023, 5, 4),
+        "unit": "xh",
+        "unit_path": "/root/hz/xh/",
+        "security_level": "内部",
+        "address": "浙江省杭州市西湖区文三路88号",
+        "pages": ((1, "供电人：国网杭州供电公司\n用电人：杭州明达纺织有限公司"),),
+    }
+    fields.update(overrides)
+    return SearchDocument(**fields)
+
+
+CORPUS = [
+    make_doc("r1", pages=(
+        (1, "第一条 供电方式：供电人以10kV电压向用电人供电。"),
+        (2, "第八条 违约责任：用电人有窃电行为的，供电人有权中止供电并追补电费。"),
+        (3, "本合同有效期三年，期满双方均未提出异议的，自动续签。"),
+    )),
+    make_doc("r2", customer_account="3300012346", customer_name="张伟",
+             doc_type="安全用电检查记录", category="用电检查", title="安全用电检查记录",
+             doc_date=date(2024, 1, 15), unit="gs", unit_path="/root/hz/gs/",
+             address="浙江省杭州市拱墅区湖墅南路5号", security_level="公开",
+             pages=((1, "检查项目：漏电保护器动作正常，接地电阻合格。整改意见：无。"),)),
+    make_doc("r3", customer_account="33000123450", customer_name="李娜",
+             doc_type="用电申请书", title="低压居民用电申请书", doc_date=date(2022, 3, 1),
+             security_level="受限",
+             pages=((1, "申请人李娜申请新装低压居民用电，申请容量8kVA。联系电话13800000000"),)),
+    make_doc("r4", customer_account="3300099999", customer_name="王强",
+             doc_type="计量装置装拆表工作单", category="电能计量", title="计量装置装拆表工作单",
+             doc_date=date(2024, 6, 30), unit="gs", unit_path="/root/hz/gs/",
+             pages=((1, "表号：No.A2331 互感器变比 200/5 拆表示数 1234.5"),)),
+]
+
+
+@pytest.fixture
+def loaded(search_backend: SearchBackend) -> SearchBackend:
+    assert search_backend.index(CORPUS) == len(CORPUS)
+    search_backend.refresh()
+    return search_backend
+
+
+def ids(backend: SearchBackend, **query) -> list[str]:
+    return [hit.record_id for hit in backend.search(SearchQuery(**query)).hits]
+
+
+def test_chinese_word_finds_its_documents(loaded: SearchBackend) -> None:
+    assert ids(loaded, q="窃电") == ["r1"]
+    assert ids(loaded, q="漏电保护器") == ["r2"]
+    assert set(ids(loaded, q="合同")) == {"r1"}
+
+
+def test_every_term_is_required_across_pages(loaded: SearchBackend) -> None:
+    # 窃电 is on page 2 and 续签 on page 3 of the same record.
+    assert ids(loaded, q="窃电 续签") == ["r1"]
+    assert ids(loaded, q="窃电 漏电保护器") == []
+
+
+def test_quoted_phrase_is_exact(loaded: SearchBackend) -> None:
+    assert ids(loaded, q='"自动续签"') == ["r1"]
+    assert ids(loaded, q='"续签自动"') == []
+    assert ids(loaded, q='"中止供电并追补"') == ["r1"]
+
+
+def test_full_width_and_case_are_normalised(loaded: SearchBackend) -> None:
+    assert ids(loaded, q="ＮＯ．Ａ２３３１") == ["r4"]
+    assert ids(loaded, q="no.a2331") == ["r4"]
+
+
+def test_account_number_matches_exactly(loaded: SearchBackend) -> None:
+    assert ids(loaded, q="3300012345") == ["r1"]
+    assert ids(loaded, q="33000123450") == ["r3"]
+    assert ids(loaded, q="330001234") == []
+    assert ids(loaded, customer="3300012346") == ["r2"]
+
+
+def test_catalogue_fields_are_searchable(loaded: SearchBackend) -> None:
+    assert ids(loaded, q="王强") == ["r4"]
+    assert ids(loaded, q="湖墅南路") == ["r2"]
+    assert set(ids(loaded, q="明达纺织")) == {"r1"}
+
+
+def test_filters(loaded: SearchBackend) -> None:
+    assert set(ids(loaded, doc_type="供用电合同")) == {"r1"}
+    assert set(ids(loaded, category="用电检查")) == {"r2"}
+    assert set(ids(loaded, unit="gs")) == {"r2", "r4"}
+    assert set(ids(loaded, unit_paths=("/root/hz/xh/",))) == {"r1", "r3"}
+    assert ids(loaded, unit_paths=()) == []
+    assert set(ids(loaded, security_levels=("公开", "内部"))) == {"r1", "r2", "r4"}
+    assert set(ids(loaded, date_from=date(2024, 1, 1))) == {"r2", "r4"}
+    assert set(ids(loaded, date_to=date(2023, 1, 1))) == {"r3"}
+    assert ids(loaded, q="供电", unit="gs") == []
+
+
+def test_empty_query_lists_newest_first(loaded: SearchBackend) -> None:
+    assert ids(loaded) == ["r4", "r2", "r1", "r3"]
+
+
+def test_totals_and_facets_count_filtered_records(loaded: SearchBackend) -> None:
+    result = loaded.search(SearchQuery(unit_paths=("/root/hz/gs/",), size=1))
+    assert result.total == 2
+    assert len(result.hits) == 1
+    assert result.facets["doc_type"] == {"安全用电检查记录": 1, "计量装置装拆表工作单": 1}
+    assert result.facets["unit"] == {"gs": 2}
+
+
+def test_pagination(loaded: SearchBackend) -> None:
+    first = ids(loaded, size=2, page=1)
+    second = ids(loaded, size=2, page=2)
+    assert len(first) == len(second) == 2
+    assert set(first).isdisjoint(second)
+
+
+def test_highlights_name_their_page(loaded: SearchBackend) -> None:
+    hit = loaded.search(SearchQuery(q="窃电")).hits[0]
+    assert [h.page for h in hit.highlights] == [2]
+    assert "<em>窃电</em>" in hit.highlights[0].text
+
+
+def test_reindex_replaces_and_delete_removes(loaded: SearchBackend) -> None:
+    loaded.index([replace(CORPUS[1], pages=((1, "复查：漏电保护器已更换"),))])
+    loaded.refresh()
+    assert ids(loaded, q="接地电阻") == []
+    assert ids(loaded, q="已更换") == ["r2"]
+    loaded.delete(["r2", "unknown"])
+    loaded.refresh()
+    assert ids(loaded, q="漏电保护器") == []
+    assert loaded.search(SearchQuery()).total == 3
+
+
+def test_rebuild_replaces_everything(loaded: SearchBackend) -> None:
+    assert loaded.rebuild([CORPUS[0], make_doc("r9", title="新合同", pages=((1, "窃电"),))]) == 2
+    loaded.refresh()
+    assert set(ids(loaded, q="窃电")) == {"r1", "r9"}
+    assert ids(loaded, q="漏电保护器") == []
+    assert loaded.search(SearchQuery()).total == 2

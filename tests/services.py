@@ -1,0 +1,48 @@
+"""Where the test suite finds the real services (``ARCHIVE_TEST_*``), and what to do if not.
+
+A test that needs a service skips only when that service is not configured, unless
+``ARCHIVE_TEST_REQUIRE_SERVICES=1`` (set by CI), where a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("ARCHIVE_TEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{what} is required in this run but not configured", pytrace=False)
+    pytest.skip(f"{what} not configured")
+
+
+def es_url() -> str:
+    url = os.environ.get("ARCHIVE_TEST_ES_URL")
+    if not url:
+        _missing("Elasticsearch (ARCHIVE_TEST_ES_URL)")
+    return url  # type: ignore[return-value]
+
+
+def minio_config() -> dict[str, str]:
+    endpoint = os.environ.get("ARCHIVE_TEST_MINIO_ENDPOINT")
+    if not endpoint:
+        _missing("MinIO (ARCHIVE_TEST_MINIO_ENDPOINT)")
+    return {
+        "endpoint": endpoint,  # type: ignore[dict-item]
+        "access_key": os.environ.get("ARCHIVE_TEST_MINIO_ACCESS_KEY", ""),
+        "secret_key": os.environ.get("ARCHIVE_TEST_MINIO_SECRET_KEY", ""),
+    }
+
+
+def pg_url() -> str:
+    url = os.environ.get("ARCHIVE_TEST_PG_URL")
+    if not url:
+        _missing("PostgreSQL (ARCHIVE_TEST_PG_URL)")
+    return url  # type: ignore[return-value]
+
+
+def require_tesseract() -> None:
+    if shutil.which("tesseract") is None:
+        _missing("tesseract")
