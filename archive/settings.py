@@ -1,6 +1,99 @@
+"""Root settings, built from each package's sub-model (``ARCHIVE_*``, nested with ``__``).
+
+Examples: ``ARCHIVE_DATABASE_URL=postgresql+psycopg://…``,
+``ARCHIVE_STORAGE__BACKEND=minio``, ``ARCHIVE_STORAGE__MINIO__ENDPOINT=127.0.0.1:9000``,
+``ARCHIVE_SEARCH__BACKEND=elasticsearch``, ``ARCHIVE_AUTH__SECRET_KEY=…``.
+
+Public surface: :class:`Settings`, :class:`AuthSettings`, :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.settings import IngestSettings
+from search.settings import SearchSettings
+from storage.settings import StorageSettings
+
+
+class AuthSettings(BaseModel):
+    # Empty means "generate one per process": fine for development, refused in production.
+    secret_key: SecretStr = SecretStr("")
+    token_minutes: int = 60
+    algorithm: Literal["HS256"] = "HS256"
+
+
+class ArchiveNumberSettings(BaseModel):
+    """Parts of the 档号 (archive number) that are fixed for one archive."""
+
+    fonds: str = "0421"  # 全宗号
+    class_code: str = "KH"  # 门类代码: 客户档案
+    organisation: str = "YX"  # 机构(问题)代码: 营销
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARCHIVE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""  # default: SQLite in data_dir
+    root_unit: str = "root"
+    root_unit_name: str = "供电公司"
+    max_upload_bytes: int = 200 * 1024 * 1024
+    # Run ingest jobs in a thread of the web process (single-machine default).
+    embedded_worker: bool = True
+    worker_poll_seconds: float = 0.5
+    auth: AuthSettings = AuthSettings()
+    archive_number: ArchiveNumberSettings = ArchiveNumberSettings()
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @model_validator(mode="after")
+    def _defaults_under_data_dir(self) -> Settings:
+        # Relative default paths follow data_dir so one variable moves all local state.
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'archive.db'}"
+        if self.storage.filesystem.root == Path("var/objects"):
+            self.storage.filesystem.root = self.data_dir / "objects"
+        if self.search.embedded.path == Path("var/search.db"):
+            self.search.embedded.path = self.data_dir / "search.db"
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.environment != "production":
+            if not self.auth.secret_key.get_secret_value():
+                self.auth.secret_key = SecretStr(_development_secret(self.data_dir))
+            return self
+        key = self.auth.secret_key.get_secret_value()
+        if len(key) < 32:
+            raise ValueError("ARCHIVE_AUTH__SECRET_KEY must be set to 32+ characters in production")
+        if self.storage.backend == "minio" and not self.storage.minio.secret_key.get_secret_value():
+            raise ValueError("ARCHIVE_STORAGE__MINIO__SECRET_KEY must be set in production")
+        return self
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A random signing key kept in the data folder, so tokens survive a restart."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 @lru_cache
-def get_settings():
-    return None
+def get_settings() -> Settings:
+    return Settings()

@@ -93,7 +93,7 @@ class EmbeddedSearch:
         row = {name: getattr(doc, name) for name in _COLUMNS}
         row["doc_date"] = doc.doc_date.isoformat() if doc.doc_date else None
         db.execute(
-            f"INSERT INTO records ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 - fixed names
+            f"INSERT INTO records ({', '.join(_COLUMNS)}) VALUES "
             f"({', '.join('?' * len(_COLUMNS))})",
             [row[name] for name in _COLUMNS],
         )
@@ -110,7 +110,7 @@ class EmbeddedSearch:
     @staticmethod
     def _remove(db: sqlite3.Connection, record_ids: list[str]) -> None:
         for table in ("records", "pages", "fts"):
-            db.executemany(f"DELETE FROM {table} WHERE record_id = ?",  # noqa: S608
+            db.executemany(f"DELETE FROM {table} WHERE record_id = ?",
                            [(rid,) for rid in record_ids])
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
@@ -129,7 +129,7 @@ class EmbeddedSearch:
         count = 0
         with self._transaction() as db:
             for table in ("records", "pages", "fts"):
-                db.execute(f"DELETE FROM {table}")  # noqa: S608
+                db.execute(f"DELETE FROM {table}")
             for doc in documents:
                 self._write(db, doc)
                 count += 1
@@ -190,12 +190,12 @@ class EmbeddedSearch:
             raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served; refine")
         where, params = self._filters(query, parsed)
         if parsed.empty:
-            ranked = (f"SELECT r.*, 0.0 AS score FROM records r WHERE {where} "  # noqa: S608
+            ranked = (f"SELECT r.*, 0.0 AS score FROM records r WHERE {where} "
                       "ORDER BY r.doc_date DESC, r.record_id LIMIT ? OFFSET ?")
             ranked_params = [*params, size, offset]
         else:
             any_expr = " OR ".join(_term_expr(t) for t in parsed.terms)
-            ranked = (  # noqa: S608 - only fixed clauses and ? parameters are interpolated
+            ranked = (
                 "WITH matched AS MATERIALIZED (SELECT record_id, bm25(fts, 0, 0, 1.0, 0.5) AS s "
                 "FROM fts WHERE fts MATCH ?), "
                 "scored AS (SELECT record_id, MIN(s) AS score FROM matched GROUP BY record_id) "
@@ -208,11 +208,11 @@ class EmbeddedSearch:
             try:
                 rows = self._db.execute(ranked, ranked_params).fetchall()
                 total = self._db.execute(
-                    f"SELECT count(*) FROM records r WHERE {where}", params  # noqa: S608
+                    f"SELECT count(*) FROM records r WHERE {where}", params
                 ).fetchone()[0]
                 facets = {
                     name: dict(self._db.execute(
-                        f"SELECT r.{name}, count(*) FROM records r WHERE {where} "  # noqa: S608
+                        f"SELECT r.{name}, count(*) FROM records r WHERE {where} "
                         f"GROUP BY r.{name} ORDER BY count(*) DESC", params
                     ).fetchall())
                     for name in FACET_FIELDS
@@ -239,7 +239,7 @@ class EmbeddedSearch:
             return found
         marks = ", ".join("?" * len(record_ids))
         for row in self._db.execute(
-            f"SELECT record_id, number, text FROM pages WHERE record_id IN ({marks}) "  # noqa: S608
+            f"SELECT record_id, number, text FROM pages WHERE record_id IN ({marks}) "
             "ORDER BY record_id, number", record_ids,
         ):
             found.setdefault(row[0], []).append((row[1], row[2]))

@@ -60,3 +60,27 @@ def search_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator:
     yield backend
     backend.client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
     backend.close()
+
+
+@pytest.fixture(params=["embedded", pytest.param("services", marks=pytest.mark.integration)])
+def backend_set(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend_set: str, tmp_path):
+    from tests.factories import bootstrap, make_settings
+
+    with make_settings(backend_set, tmp_path) as built:
+        bootstrap(built)
+        yield built
+
+
+@pytest.fixture
+def client(settings):
+    from fastapi.testclient import TestClient
+
+    from archive.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

@@ -1,0 +1,119 @@
+"""The FastAPI application: ``create_app`` wires settings, backends, routes and errors.
+
+The lifespan builds the database engine, object store, search backend, Casbin authorizer
+and the embedded ingest worker once; routes reach them through :mod:`archive.deps`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from archive.db.session import make_engine, make_sessionmaker
+from archive.errors import ArchiveError
+from archive.routes import auth, customers, dossiers, health, jobs, records, search
+from archive.services.jobs import JobContext, Worker
+from archive.settings import Settings, get_settings
+from policies import Authorizer
+from search import make_search
+from storage import make_store
+
+log = logging.getLogger(__name__)
+API = "/api/v1"
+
+
+def error_response(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status,
+                        headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+
+class UploadLimit:
+    """Refuses a request body larger than the upload limit before it is read."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+                response = error_response(
+                    413, "payload_too_large",
+                    f"the request is larger than {self.max_bytes} bytes")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _register_errors(app: FastAPI) -> None:
+    @app.exception_handler(ArchiveError)
+    async def archive_error(_: Request, exc: ArchiveError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.detail, **exc.extra())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+            for e in exc.errors())
+        return error_response(422, "invalid_input", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"),
+                              str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "unexpected error; see the server log")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.store = make_store(settings.storage)
+        app.state.search = make_search(settings.search)
+        app.state.authorizer = Authorizer()
+        app.state.worker = None
+        if settings.embedded_worker:
+            worker = Worker(JobContext(
+                sessions=app.state.sessions, store=app.state.store, search=app.state.search,
+                ingest=settings.ingest, spool_dir=settings.data_dir / "spool",
+            ), poll_seconds=settings.worker_poll_seconds)
+            worker.start()
+            app.state.worker = worker
+        try:
+            yield
+        finally:
+            if app.state.worker is not None:
+                app.state.worker.stop()
+            app.state.search.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="客户档案管理系统 Customer Records Archive",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    for module in (auth, customers, dossiers, records, jobs, search, health):
+        app.include_router(module.router, prefix=API)
+    _register_errors(app)
+    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    return app

@@ -1,0 +1,175 @@
+"""The ``archive`` command: serve, migrate, units, users, demo, import, reindex, verify."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from archive.settings import get_settings
+
+app = typer.Typer(help="客户档案管理系统 — customer records archive", no_args_is_help=True)
+units_app = typer.Typer(help="Organisational units (单位).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts (用户).", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+app.add_typer(users_app, name="users")
+console = Console(stderr=True)
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    from archive.db.session import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]错误 error:[/red] {message}")
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the web service (API at /api/v1, OpenAPI at /docs)."""
+    import uvicorn
+
+    from archive.app import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema and the root unit."""
+    from archive.db.migrate import upgrade
+    from archive.db.session import make_engine, make_sessionmaker
+    from archive.services.accounts import ensure_root_unit
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with make_sessionmaker(engine).begin() as session:
+        ensure_root_unit(session, code=settings.root_unit, name=settings.root_unit_name)
+    console.print(f"schema up to date; root unit [bold]{settings.root_unit}[/bold]")
+
+
+@units_app.command("add")
+def units_add(
+    code: str,
+    name: Annotated[str, typer.Option(help="display name, e.g. 西湖供电所")],
+    parent: Annotated[str, typer.Option(help="code of the parent unit")],
+) -> None:
+    """Add a unit below PARENT."""
+    from archive.errors import ArchiveError
+    from archive.services.accounts import add_unit
+
+    try:
+        with _sessions().begin() as session:
+            unit = add_unit(session, code=code, name=name, parent_code=parent)
+            path = unit.path
+    except ArchiveError as exc:
+        raise _fail(exc.detail) from None
+    console.print(f"unit {code} added at {path}")
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="archivist|staff|auditor|security_admin|system_admin")],
+    unit: Annotated[str, typer.Option(help="code of the user's unit")],
+    clearance: Annotated[str, typer.Option(help="公开|内部|受限")] = "内部",
+) -> None:
+    """Add a user; the password is read from standard input."""
+    from archive.errors import ArchiveError
+    from archive.services.accounts import add_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        with _sessions().begin() as session:
+            add_user(session, username=name, password=password, role=role, unit_code=unit,
+                     clearance=clearance)
+    except ArchiveError as exc:
+        raise _fail(exc.detail) from None
+    console.print(f"user {name} added as {role} in {unit}")
+
+
+@app.command()
+def demo(
+    password: Annotated[str | None, typer.Option(
+        envvar="ARCHIVE_DEMO_PASSWORD",
+        help="password for the demo users (default: generated and printed)")] = None,
+    count: Annotated[int, typer.Option(help="number of demo customers")] = 6,
+) -> None:
+    """Load demo units, users, customers and generated scanned documents."""
+    from archive.services.demo import load_demo
+
+    load_demo(get_settings(), password=password, customers=count, console=console)
+
+
+@app.command("import")
+def import_(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    user: Annotated[str, typer.Option("--as", help="archivist account that files the records")],
+    manifest: Annotated[Path | None, typer.Option(
+        help="CSV: file,account,category,doc_type,title,doc_date,security_level "
+             "(default DIR/manifest.csv)")] = None,
+) -> None:
+    """Batch-ingest the files of DIRECTORY listed in its manifest, with a progress bar."""
+    from archive.services.batch import import_directory
+
+    summary = import_directory(get_settings(), directory=directory, username=user,
+                               manifest=manifest or directory / "manifest.csv", console=console)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the database."""
+    from archive.services.indexing import rebuild_index
+    from search import make_search
+
+    search = make_search(get_settings().search)
+    try:
+        count = rebuild_index(_sessions(), search)
+    finally:
+        search.close()
+    console.print(f"{count} records indexed")
+
+
+@app.command()
+def verify() -> None:
+    """Check every original against its recorded sha256."""
+    from rich.progress import Progress
+    from sqlalchemy import select
+
+    from archive.db.models import Record
+    from storage import StorageError, make_store, verify_object
+
+    store = make_store(get_settings().storage)
+    bad = 0
+    with _sessions()() as session:
+        rows = session.execute(select(Record.id, Record.original_key, Record.sha256)).all()
+    with Progress(console=console) as progress:
+        task = progress.add_task("核验 verifying originals", total=len(rows))
+        for record_id, key, sha256 in rows:
+            try:
+                info = verify_object(store, key)
+                if info.sha256 != sha256:
+                    raise StorageError(f"recorded {sha256}, stored {info.sha256}")
+            except StorageError as exc:
+                bad += 1
+                console.print(f"[red]record {record_id}[/red]: {exc}")
+            progress.advance(task)
+    console.print(f"{len(rows) - bad} of {len(rows)} originals intact")
+    if bad:
+        raise typer.Exit(1)

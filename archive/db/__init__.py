@@ -1,0 +1,1 @@
+"""The metadata database: models, engine and session, Alembic migrations."""

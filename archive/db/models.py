@@ -1,0 +1,171 @@
+"""SQLAlchemy models of the system of record.
+
+Tables: units (the unit tree), users, customers (客户), dossiers (案卷, with the 档号),
+records (文件), pages (text per page), jobs (background ingest work), counters (for 档号
+item numbers).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {datetime: DateTime(timezone=True)}
+
+
+class Unit(Base):
+    """An organisational unit: 供电公司 → 县公司 → 供电所."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # Materialised path of codes, "/root/hz/xh/": a subtree is a prefix match.
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    clearance: Mapped[str] = mapped_column(String(8), default="内部")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class Customer(Base):
+    """客户: one electricity account (户号)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    customer_class: Mapped[str] = mapped_column(String(8))
+    voltage: Mapped[str] = mapped_column(String(16), default="")
+    address: Mapped[str] = mapped_column(String(500), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    id_number: Mapped[str] = mapped_column(String(32), default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class Dossier(Base):
+    """案卷: a customer's file of one filing category, numbered by its 档号."""
+
+    __tablename__ = "dossiers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    archive_number: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+    retention_code: Mapped[str] = mapped_column(String(4))
+    item_number: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    security_level: Mapped[str] = mapped_column(String(8), default="内部")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    records: Mapped[list[Record]] = relationship(
+        back_populates="dossier", order_by="Record.created_at"
+    )
+
+
+class Record(Base):
+    """文件: one document in a dossier; its original is immutable (sha256)."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(500))
+    doc_date: Mapped[date | None] = mapped_column(Date)
+    security_level: Mapped[str] = mapped_column(String(8))
+    retention_period: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(64))
+    original_key: Mapped[str] = mapped_column(String(200))
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="records", lazy="joined")
+    pages: Mapped[list[Page]] = relationship(order_by="Page.number", cascade="all, delete-orphan")
+
+
+class Page(Base):
+    __tablename__ = "pages"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class Job(Base):
+    """Background work on a record (ingest): persistent, claimed by one worker at a time."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="ingest")
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Counter(Base):
+    """Last item number given out under one 档号 prefix."""
+
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("prefix"),)
+
+    prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,85 @@
+"""FastAPI dependencies: the clients built once in the lifespan, and the current user.
+
+Public surface: ``SessionDep``, ``StoreDep``, ``SearchDep``, ``SettingsDep``,
+``AuthorizerDep``, ``CurrentUser``, :func:`allowed` (an action check as a dependency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.errors import NotAuthenticated
+from archive.services.access import Actor, require
+from archive.services.accounts import actor_from_token
+from archive.settings import Settings
+from policies import Authorizer
+from search import SearchBackend
+from storage import ObjectStore
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _state(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state
+
+
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    return _state(request).sessions
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with _state(request).sessions() as session:
+        yield session
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return _state(request).settings
+
+
+def get_store(request: Request) -> ObjectStore:
+    return _state(request).store
+
+
+def get_search(request: Request) -> SearchBackend:
+    return _state(request).search
+
+
+def get_authorizer(request: Request) -> Authorizer:
+    return _state(request).authorizer
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+StoreDep = Annotated[ObjectStore, Depends(get_store)]
+SearchDep = Annotated[SearchBackend, Depends(get_search)]
+AuthorizerDep = Annotated[Authorizer, Depends(get_authorizer)]
+
+
+def current_user(
+    request: Request, token: Annotated[str | None, Depends(oauth2)],
+) -> Actor:
+    if not token:
+        raise NotAuthenticated("a bearer token is required")
+    state = _state(request)
+    with state.sessions() as session:
+        return actor_from_token(session, token, state.settings.auth)
+
+
+CurrentUser = Annotated[Actor, Depends(current_user)]
+
+
+def allowed(action: str) -> Callable[..., Actor]:
+    """A dependency that yields the current user if their role may perform ``action``."""
+
+    def check(actor: CurrentUser, authorizer: AuthorizerDep) -> Actor:
+        require(authorizer, actor, action)
+        return actor
+
+    check.__name__ = f"allowed_{action.replace(':', '_')}"
+    return check

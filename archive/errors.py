@@ -1,0 +1,78 @@
+"""Domain errors raised by services; ``archive.app`` maps them to HTTP in one place.
+
+    ArchiveError                      status  code
+    ├── InvalidInput                   422    invalid_input
+    ├── PayloadTooLarge                413    payload_too_large
+    ├── UnsupportedMedia               415    unsupported_media_type
+    ├── NotAuthenticated               401    not_authenticated
+    ├── PermissionDenied               403    forbidden
+    ├── NotFound                       404    not_found
+    ├── Conflict                       409    conflict
+    │   └── DuplicateRecord            409    duplicate_record (carries the existing id)
+    └── BackendUnavailable             503    backend_unavailable
+"""
+
+from __future__ import annotations
+
+
+class ArchiveError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def extra(self) -> dict[str, object]:
+        return {}
+
+
+class InvalidInput(ArchiveError):
+    status = 422
+    code = "invalid_input"
+
+
+class PayloadTooLarge(ArchiveError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(ArchiveError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class NotAuthenticated(ArchiveError):
+    status = 401
+    code = "not_authenticated"
+
+
+class PermissionDenied(ArchiveError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ArchiveError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ArchiveError):
+    status = 409
+    code = "conflict"
+
+
+class DuplicateRecord(Conflict):
+    code = "duplicate_record"
+
+    def __init__(self, detail: str, *, record_id: str) -> None:
+        super().__init__(detail)
+        self.record_id = record_id
+
+    def extra(self) -> dict[str, object]:
+        return {"record_id": self.record_id}
+
+
+class BackendUnavailable(ArchiveError):
+    status = 503
+    code = "backend_unavailable"

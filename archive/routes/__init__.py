@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; they call services and never hold domain logic."""

@@ -1,0 +1,44 @@
+"""``/api/v1/customers``: 客户."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from archive.db.models import Customer
+from archive.deps import SessionDep, allowed
+from archive.schemas import CustomerCreate, CustomerPublic
+from archive.services.access import Actor
+from archive.services.filing import create_customer, get_customer
+from archive.services.masking import mask_id_number, mask_phone
+from policies import Action
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
+    personal = actor.clearance == "受限"
+    return CustomerPublic(
+        account=customer.account, name=customer.name, customer_class=customer.customer_class,
+        voltage=customer.voltage, address=customer.address,
+        phone=customer.phone if personal else mask_phone(customer.phone),
+        id_number=customer.id_number if personal else mask_id_number(customer.id_number),
+        unit=customer.unit.code,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
+def create(
+    body: CustomerCreate, session: SessionDep,
+    actor: Annotated[Actor, Depends(allowed(Action.CUSTOMER_CREATE))],
+) -> CustomerPublic:
+    customer = create_customer(session, actor=actor, **body.model_dump())
+    session.commit()
+    return customer_public(customer, actor)
+
+
+@router.get("/{account}", response_model=CustomerPublic)
+def read(
+    account: str, session: SessionDep,
+    actor: Annotated[Actor, Depends(allowed(Action.CUSTOMER_READ))],
+) -> CustomerPublic:
+    return customer_public(get_customer(session, actor=actor, account=account), actor)

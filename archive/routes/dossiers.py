@@ -1,0 +1,46 @@
+"""``/api/v1/dossiers``: 案卷 with their 档号 and records."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from archive.db.models import Dossier
+from archive.deps import SessionDep, SettingsDep, allowed
+from archive.schemas import DossierCreate, DossierPublic, RecordSummary
+from archive.services.access import Actor
+from archive.services.filing import create_dossier, get_dossier
+from policies import Action
+
+router = APIRouter(prefix="/dossiers", tags=["dossiers"])
+
+
+def dossier_public(dossier: Dossier, *, with_records: bool) -> DossierPublic:
+    return DossierPublic(
+        id=dossier.id, archive_number=dossier.archive_number,
+        customer_account=dossier.customer.account, customer_name=dossier.customer.name,
+        category=dossier.category, retention_code=dossier.retention_code,
+        unit=dossier.unit.code, security_level=dossier.security_level,
+        location=dossier.location, created_at=dossier.created_at,
+        records=[RecordSummary.model_validate(r) for r in dossier.records] if with_records
+        else [],
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DossierPublic)
+def create(
+    body: DossierCreate, session: SessionDep, settings: SettingsDep,
+    actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
+) -> DossierPublic:
+    dossier = create_dossier(session, actor=actor, numbering=settings.archive_number,
+                             **body.model_dump())
+    session.commit()
+    return dossier_public(dossier, with_records=False)
+
+
+@router.get("/{dossier_id}", response_model=DossierPublic)
+def read(
+    dossier_id: str, session: SessionDep,
+    actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_READ))],
+) -> DossierPublic:
+    return dossier_public(get_dossier(session, actor=actor, dossier_id=dossier_id),
+                          with_records=True)

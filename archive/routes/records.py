@@ -1,0 +1,112 @@
+"""``/api/v1/records``: upload (202 + job), catalogue metadata, original bytes, page text."""
+
+from collections.abc import Iterator
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
+from fastapi.responses import StreamingResponse
+
+from archive.db.models import Record
+from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, allowed
+from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
+from archive.services.access import Actor
+from archive.services.filing import parse_doc_date
+from archive.services.masking import mask_text
+from archive.services.records import (
+    Upload,
+    accept_upload,
+    get_record,
+    open_original,
+    record_pages,
+    require_content_access,
+)
+from policies import Action
+
+router = APIRouter(prefix="/records", tags=["records"])
+
+
+def record_public(record: Record) -> RecordPublic:
+    return RecordPublic(
+        id=record.id, dossier_id=record.dossier_id,
+        archive_number=record.dossier.archive_number,
+        customer_account=record.dossier.customer.account, doc_type=record.doc_type,
+        title=record.title, doc_date=record.doc_date, security_level=record.security_level,
+        retention_period=record.retention_period, status=record.status,
+        page_count=record.page_count, sha256=record.sha256, size=record.size,
+        media_type=record.media_type, original_filename=record.original_filename,
+        created_at=record.created_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RecordAccepted)
+def upload(
+    request: Request,
+    file: Annotated[UploadFile, File(description="the scanned or born-digital original")],
+    dossier_id: Annotated[str, Form()],
+    doc_type: Annotated[str, Form(description="文件类型, e.g. 供用电合同")],
+    title: Annotated[str, Form()],
+    sessions: SessionmakerDep, settings: SettingsDep, store: StoreDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
+    doc_date: Annotated[str, Form(description="YYYY-MM-DD")] = "",
+    security_level: Annotated[str, Form(description="公开 / 内部 / 受限")] = "内部",
+) -> RecordAccepted:
+    record, job = accept_upload(
+        sessions, actor=actor, store=store, ingest_settings=settings.ingest,
+        max_bytes=settings.max_upload_bytes, spool_dir=settings.data_dir / "spool",
+        upload=Upload(stream=file.file, filename=file.filename or "", dossier_id=dossier_id,
+                      doc_type=doc_type, title=title, doc_date=parse_doc_date(doc_date),
+                      security_level=security_level),
+    )
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.notify()
+    return RecordAccepted(record_id=record.id, job_id=job.id)
+
+
+@router.get("/{record_id}", response_model=RecordPublic)
+def read(
+    record_id: str, session: SessionDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_READ))],
+) -> RecordPublic:
+    return record_public(get_record(session, actor=actor, record_id=record_id))
+
+
+@router.get("/{record_id}/content", response_class=StreamingResponse,
+            responses={200: {"content": {"application/pdf": {}, "image/tiff": {}}}})
+def content(
+    record_id: str, session: SessionDep, store: StoreDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
+) -> StreamingResponse:
+    record = get_record(session, actor=actor, record_id=record_id)
+    require_content_access(actor, record)
+    stream = open_original(store, record)
+
+    def body() -> Iterator[bytes]:
+        try:
+            while chunk := stream.read(1024 * 1024):
+                yield chunk
+        finally:
+            stream.close()
+
+    filename = record.original_filename or f"{record.id}"
+    return StreamingResponse(body(), media_type=record.media_type, headers={
+        "Content-Length": str(record.size),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "ETag": f'"{record.sha256}"',
+    })
+
+
+@router.get("/{record_id}/text", response_model=RecordText)
+def text(
+    record_id: str, session: SessionDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
+) -> RecordText:
+    record = get_record(session, actor=actor, record_id=record_id)
+    require_content_access(actor, record)
+    personal = actor.clearance == "受限"
+    return RecordText(pages=[
+        PageText(number=p.number, text=p.text if personal else mask_text(p.text),
+                 source=p.source, confidence=p.confidence)
+        for p in record_pages(session, record)
+    ])

@@ -1,0 +1,156 @@
+"""Request and response bodies of the REST API (``<Entity>Create`` / ``<Entity>Public``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 scheme name
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    role_label: str
+    unit: str
+    clearance: str
+
+
+class CustomerCreate(BaseModel):
+    account: str = Field(description="户号 account number")
+    name: str = Field(description="户名")
+    customer_class: Literal["高压", "低压"]
+    voltage: str = ""
+    address: str = ""
+    phone: str = ""
+    id_number: str = ""
+    unit: str = Field(description="code of the owning unit")
+
+
+class CustomerPublic(BaseModel):
+    account: str
+    name: str
+    customer_class: str
+    voltage: str
+    address: str
+    phone: str
+    id_number: str
+    unit: str
+
+
+class DossierCreate(BaseModel):
+    customer_account: str
+    category: str = Field(
+        description="分类: 业扩报装, 变更用电, 电能计量, 用电检查, 抄核收, 客户信息服务")
+    unit: str | None = None
+    security_level: str = "内部"
+    location: str = Field("", description="room / shelf / box of the paper original")
+
+
+class RecordSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    doc_type: str
+    title: str
+    doc_date: date | None
+    security_level: str
+    status: str
+    page_count: int
+
+
+class DossierPublic(BaseModel):
+    id: str
+    archive_number: str
+    customer_account: str
+    customer_name: str
+    category: str
+    retention_code: str
+    unit: str
+    security_level: str
+    location: str
+    created_at: datetime
+    records: list[RecordSummary] = []
+
+
+class RecordAccepted(BaseModel):
+    record_id: str
+    job_id: str
+
+
+class RecordPublic(BaseModel):
+    id: str
+    dossier_id: str
+    archive_number: str
+    customer_account: str
+    doc_type: str
+    title: str
+    doc_date: date | None
+    security_level: str
+    retention_period: str
+    status: str
+    page_count: int
+    sha256: str
+    size: int
+    media_type: str
+    original_filename: str
+    created_at: datetime
+
+
+class PageText(BaseModel):
+    number: int
+    text: str
+    source: str
+    confidence: float | None = None
+
+
+class RecordText(BaseModel):
+    pages: list[PageText]
+
+
+class JobPublic(BaseModel):
+    id: str
+    record_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float
+    error: str | None
+    attempts: int
+
+
+class Highlight(BaseModel):
+    page: int
+    text: str
+
+
+class SearchHit(BaseModel):
+    record_id: str
+    dossier_id: str
+    customer_account: str
+    customer_name: str
+    doc_type: str
+    category: str
+    title: str
+    doc_date: date | None
+    unit: str
+    security_level: str
+    score: float
+    highlights: list[Highlight]
+    access: Literal["granted", "restricted"]
+
+
+class SearchResponse(BaseModel):
+    total: int
+    page: int
+    size: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str

@@ -1,0 +1,34 @@
+"""The fixed vocabularies of the catalogue: filing categories, record types, retention.
+
+Public surface: ``CATEGORIES``, ``DOC_TYPES``, ``CUSTOMER_CLASSES``, ``RETENTION_CODES``.
+"""
+
+# 分类 filing category → the retention code of dossiers in it (保管期限 Y 永久, D30, D10).
+CATEGORIES: dict[str, str] = {
+    "业扩报装": "Y",
+    "变更用电": "Y",
+    "电能计量": "D30",
+    "用电检查": "D30",
+    "抄核收": "D10",
+    "客户信息服务": "D10",
+}
+
+# 文件类型 record type → default retention period of the record.
+DOC_TYPES: dict[str, str] = {
+    "用电申请书": "Y",
+    "供用电合同": "Y",
+    "身份证复印件": "Y",
+    "土地使用证明": "Y",
+    "缴费银行委托书": "D30",
+    "担保协议": "D30",
+    "计量装置装拆表工作单": "D30",
+    "验收送电资料": "Y",
+    "受电工程竣工验收单": "Y",
+    "安全用电检查记录": "D30",
+    "违章用电及窃电处理记录": "D30",
+    "客户信息变更单": "D30",
+    "其他": "D10",
+}
+
+RETENTION_CODES = {"Y": "永久", "D30": "30年", "D10": "10年"}
+CUSTOMER_CLASSES = ("高压", "低压")

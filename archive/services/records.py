@@ -1,0 +1,188 @@
+"""Records (文件): accepting an upload, reading its metadata, original and text.
+
+Accepting is all-or-nothing: the upload is spooled and hashed, checked (kind, structure,
+limits, duplicate) before anything is stored; the original is stored under its sha256;
+then the record and its ingest job are committed together. If the commit fails the stored
+object is removed again, so a failed request leaves no object, row or index entry.
+
+Public surface: :func:`accept_upload`, :func:`get_record`, :func:`open_original`,
+:func:`record_pages`, :class:`Upload`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.db.models import Job, Page, Record
+from archive.errors import (
+    BackendUnavailable,
+    DuplicateRecord,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    UnsupportedMedia,
+)
+from archive.services.access import SECURITY_LEVELS, Actor, clearance_allows, require_unit
+from archive.services.catalogue import DOC_TYPES
+from archive.services.filing import get_dossier
+from ingest import (
+    MEDIA_TYPES,
+    CorruptFile,
+    EmptyFile,
+    EncryptedFile,
+    IngestError,
+    IngestSettings,
+    LimitExceeded,
+    UnsupportedFileType,
+    inspect,
+)
+from storage import ObjectStore, StorageError
+
+CHUNK = 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The fields of an upload, as the route received them."""
+
+    stream: BinaryIO
+    filename: str
+    dossier_id: str
+    doc_type: str
+    title: str
+    doc_date: date | None
+    security_level: str
+
+
+def original_key(sha256: str) -> str:
+    return f"originals/{sha256[:2]}/{sha256}"
+
+
+def _spool(stream: BinaryIO, target: Path, max_bytes: int) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(target, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest(), size
+
+
+def _check_document(path: Path, settings: IngestSettings) -> tuple[str, int]:
+    try:
+        info = inspect(path, settings)
+    except UnsupportedFileType as exc:
+        raise UnsupportedMedia(str(exc)) from exc
+    except LimitExceeded as exc:
+        raise PayloadTooLarge(str(exc)) from exc
+    except (EmptyFile, CorruptFile, EncryptedFile) as exc:
+        raise InvalidInput(str(exc)) from exc
+    except IngestError as exc:  # pragma: no cover - any other refusal of the file
+        raise InvalidInput(str(exc)) from exc
+    return MEDIA_TYPES[info.kind], info.page_count
+
+
+def accept_upload(
+    sessions: sessionmaker[Session], *, actor: Actor, upload: Upload, store: ObjectStore,
+    ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path,
+) -> tuple[Record, Job]:
+    if upload.doc_type not in DOC_TYPES:
+        raise InvalidInput(f"doc_type must be one of {'、'.join(DOC_TYPES)}")
+    if upload.security_level not in SECURITY_LEVELS:
+        raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
+    if not upload.title.strip() or len(upload.title) > 500:
+        raise InvalidInput("title is required (at most 500 characters)")
+    with sessions() as session:
+        dossier = get_dossier(session, actor=actor, dossier_id=upload.dossier_id)
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=spool_dir) as tmp:
+        path = Path(tmp) / "upload"
+        sha256, size = _spool(upload.stream, path, max_bytes)
+        if size == 0:
+            raise InvalidInput("the file is empty")
+        media_type, page_count = _check_document(path, ingest_settings)
+        with sessions() as session:
+            existing = session.scalar(select(Record.id).where(Record.sha256 == sha256))
+        if existing is not None:
+            raise DuplicateRecord(f"this file is already record {existing}", record_id=existing)
+        key = original_key(sha256)
+        try:
+            with open(path, "rb") as stream:
+                store.put(key, stream, sha256=sha256, content_type=media_type)
+        except StorageError as exc:
+            raise BackendUnavailable(f"object storage: {exc}") from exc
+    try:
+        with sessions.begin() as session:
+            record = Record(
+                dossier_id=dossier.id, doc_type=upload.doc_type, title=upload.title.strip(),
+                doc_date=upload.doc_date, security_level=upload.security_level,
+                retention_period=DOC_TYPES[upload.doc_type], status="received",
+                page_count=page_count, sha256=sha256, size=size, media_type=media_type,
+                original_key=key, original_filename=Path(upload.filename or "").name[:255],
+                created_by=actor.user_id,
+            )
+            session.add(record)
+            session.flush()
+            job = Job(record_id=record.id, kind="ingest", status="queued")
+            session.add(job)
+    except Exception as exc:
+        with sessions() as session:
+            existing = session.scalar(select(Record.id).where(Record.sha256 == sha256))
+        if existing is not None:  # the same file won a race: the object is theirs now
+            raise DuplicateRecord(f"this file is already record {existing}",
+                                  record_id=existing) from exc
+        _forget_object(store, key)
+        raise
+    return record, job
+
+
+def _forget_object(store: ObjectStore, key: str) -> None:
+    try:
+        store.delete(key)
+    except StorageError:  # pragma: no cover - needs a storage outage mid-request
+        log.exception("could not remove %s after a failed upload; remove it by hand", key)
+
+
+def get_record(session: Session, *, actor: Actor, record_id: str) -> Record:
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound(f"record {record_id} not found")
+    require_unit(actor, record.dossier.unit.path, f"record {record_id}")
+    return record
+
+
+def require_content_access(actor: Actor, record: Record) -> None:
+    if not clearance_allows(actor, record.security_level):
+        raise PermissionDenied(f"record {record.id} is {record.security_level}; "
+                               "request borrowing to read it")
+
+
+def open_original(store: ObjectStore, record: Record) -> BinaryIO:
+    try:
+        return store.get(record.original_key)
+    except StorageError as exc:
+        raise BackendUnavailable(f"object storage: {exc}") from exc
+
+
+def record_pages(session: Session, record: Record) -> list[Page]:
+    return list(session.scalars(select(Page).where(Page.record_id == record.id)
+                                .order_by(Page.number)))
+
+
+def copy_stream(source: BinaryIO, target: BinaryIO) -> None:
+    shutil.copyfileobj(source, target, CHUNK)

@@ -1,0 +1,65 @@
+"""Search on behalf of a user: trimmed to their units, restricted hits without text.
+
+Public surface: :func:`search_records`, :class:`SearchParams`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from archive.errors import BackendUnavailable, InvalidInput
+from archive.services.access import Actor, clearance_allows
+from archive.services.masking import mask_text
+from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable
+from search.errors import InvalidQuery
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str | None = None
+    customer: str | None = None
+    doc_type: str | None = None
+    category: str | None = None
+    unit: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+    size: int = 20
+
+
+def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams) -> dict:
+    if params.page < 1 or not 1 <= params.size <= 100:
+        raise InvalidInput("page must be ≥ 1 and size between 1 and 100")
+    query = SearchQuery(
+        q=params.q, customer=params.customer, doc_type=params.doc_type,
+        category=params.category, unit=params.unit, date_from=params.date_from,
+        date_to=params.date_to, page=params.page, size=params.size,
+        unit_paths=(actor.unit_path,),
+    )
+    try:
+        result = search.search(query)
+    except InvalidQuery as exc:
+        raise InvalidInput(str(exc)) from exc
+    except SearchUnavailable as exc:
+        raise BackendUnavailable(f"search: {exc}") from exc
+    except SearchError as exc:
+        raise BackendUnavailable(f"search: {exc}") from exc
+    personal = actor.clearance == "受限"
+    hits = []
+    for hit in result.hits:
+        granted = clearance_allows(actor, hit.security_level)
+        hits.append({
+            "record_id": hit.record_id, "dossier_id": hit.dossier_id,
+            "customer_account": hit.customer_account, "customer_name": hit.customer_name,
+            "doc_type": hit.doc_type, "category": hit.category, "title": hit.title,
+            "doc_date": hit.doc_date, "unit": hit.unit, "security_level": hit.security_level,
+            "score": hit.score,
+            "highlights": [
+                {"page": h.page, "text": h.text if personal else mask_text(h.text)}
+                for h in hit.highlights
+            ] if granted else [],
+            "access": "granted" if granted else "restricted",
+        })
+    return {"total": result.total, "page": params.page, "size": params.size, "hits": hits,
+            "facets": result.facets}

@@ -1,0 +1,49 @@
+"""Turn a stored original into the text of each page.
+
+Public surface: :class:`PageText`, :func:`extract_pages`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.document import iter_pages
+from ingest.ocr import OcrEngine, make_engine, tidy_cjk_text
+from ingest.settings import IngestSettings
+
+
+@dataclass(frozen=True)
+class PageText:
+    number: int
+    text: str
+    source: str  # "text-layer" or the OCR engine's name
+    confidence: float | None = None
+
+
+def extract_pages(
+    path: Path,
+    settings: IngestSettings,
+    *,
+    page_count: int,
+    engine: OcrEngine | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> list[PageText]:
+    """Text of every page, from its text layer where plausible, else by OCR.
+
+    ``on_page(done, total)`` is called after each page, for progress reporting.
+    """
+    engine = engine or make_engine(settings)
+    pages: list[PageText] = []
+    for source in iter_pages(path, settings):
+        if source.text_layer is not None:
+            pages.append(PageText(source.number, tidy_cjk_text(source.text_layer), "text-layer"))
+        else:
+            assert source.image is not None
+            result = engine.recognise(source.image)
+            source.image.close()
+            pages.append(PageText(source.number, result.text, engine.name, result.confidence))
+        if on_page:
+            on_page(len(pages), page_count)
+    return pages

@@ -1,0 +1,150 @@
+"""Builders for test settings, databases, users and tokens, over both backend sets.
+
+Backend sets: ``embedded`` (SQLite, filesystem, SQLite FTS5) and ``services``
+(PostgreSQL, MinIO, Elasticsearch from ``ARCHIVE_TEST_*``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from archive.db.migrate import upgrade
+from archive.db.session import make_engine, make_sessionmaker
+from archive.services.accounts import add_unit, add_user, ensure_root_unit
+from archive.settings import Settings
+from tests import services
+
+PASSWORD = "correct-horse-battery"
+# username → (role, unit, clearance)
+USERS = {
+    "archivist": ("archivist", "hz", "受限"),
+    "clerk": ("staff", "xh", "内部"),
+    "clerk_gs": ("staff", "gs", "内部"),
+    "auditor": ("auditor", "root", "内部"),
+}
+UNITS = [("hz", "杭州供电公司", "root"), ("xh", "西湖供电所", "hz"), ("gs", "拱墅供电所", "hz")]
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    base = make_url(services.pg_url())
+    name = f"archive_t_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Settings]:
+    values: dict = {"data_dir": tmp_path / "var", "worker_poll_seconds": 0.1}
+    if backend_set == "embedded":
+        values.update(overrides)
+        yield Settings(**values)
+        return
+    minio = services.minio_config()
+    es = services.es_url()
+    suffix = uuid.uuid4().hex[:10]
+    with postgres_database() as url:
+        values.update(
+            database_url=url,
+            storage={"backend": "minio", "minio": {**minio, "bucket": f"t-{suffix}"}},
+            search={"backend": "elasticsearch",
+                    "elasticsearch": {"url": es, "alias": f"t-{suffix}"}},
+        )
+        values.update(overrides)
+        settings = Settings(**values)
+        try:
+            yield settings
+        finally:
+            _drop_services_state(settings)
+
+
+def _drop_services_state(settings: Settings) -> None:
+    from elasticsearch import Elasticsearch
+    from minio import Minio
+
+    es = Elasticsearch(settings.search.elasticsearch.url)
+    es.indices.delete(index=f"{settings.search.elasticsearch.alias}-*", ignore_unavailable=True)
+    es.close()
+    m = settings.storage.minio
+    client = Minio(m.endpoint, access_key=m.access_key,
+                   secret_key=m.secret_key.get_secret_value(), secure=False)
+    if client.bucket_exists(m.bucket):
+        for obj in client.list_objects(m.bucket, recursive=True, include_version=True):
+            client.remove_object(m.bucket, obj.object_name, version_id=obj.version_id)
+        client.remove_bucket(m.bucket)
+
+
+def bootstrap(settings: Settings) -> None:
+    """Migrate, then add the test units and users."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with make_sessionmaker(engine).begin() as session:
+        ensure_root_unit(session, code="root", name="供电公司")
+        for code, name, parent in UNITS:
+            add_unit(session, code=code, name=name, parent_code=parent)
+        for username, (role, unit, clearance) in USERS.items():
+            add_user(session, username=username, password=PASSWORD, role=role, unit_code=unit,
+                     clearance=clearance)
+    engine.dispose()
+
+
+def login(client: TestClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token",
+                           data={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def wait_for_job(client: TestClient, headers: dict, job_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+
+
+def create_customer(client: TestClient, headers: dict, account: str, unit: str = "xh",
+                    **fields) -> dict:
+    body = {"account": account, "name": fields.pop("name", "杭州明达纺织有限公司"),
+            "customer_class": "低压", "voltage": "0.4kV", "address": "浙江省杭州市西湖区文三路88号",
+            "phone": "13800001234", "id_number": "330106199001013456", "unit": unit, **fields}
+    response = client.post("/api/v1/customers", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_dossier(client: TestClient, headers: dict, account: str,
+                   category: str = "业扩报装") -> dict:
+    response = client.post("/api/v1/dossiers", headers=headers,
+                           json={"customer_account": account, "category": category})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def upload(client: TestClient, headers: dict, dossier_id: str, content: bytes,
+           filename: str = "scan.pdf", doc_type: str = "供用电合同", title: str = "供用电合同",
+           doc_date: str = "2023-05-04", security_level: str = "内部"):
+    return client.post(
+        "/api/v1/records", headers=headers,
+        files={"file": (filename, content, "application/octet-stream")},
+        data={"dossier_id": dossier_id, "doc_type": doc_type, "title": title,
+              "doc_date": doc_date, "security_level": security_level},
+    )
