@@ -62,7 +62,19 @@ def _open_pdf(path: Path):
         message = str(exc).lower()
         if "password" in message or "security" in message:
             raise EncryptedFile("the PDF is password-protected") from exc
+        if _pypdf_page_count(path) == 0:  # PDFium refuses page-less documents outright
+            raise EmptyFile("the document has no pages") from exc
         raise CorruptFile(f"the PDF cannot be read: {exc}") from exc
+
+
+def _pypdf_page_count(path: Path) -> int | None:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        return len(PdfReader(str(path)).pages)
+    except (PyPdfError, ValueError, OSError, KeyError, TypeError):
+        return None
 
 
 def _pdf_page_count(path: Path) -> int:

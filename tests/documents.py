@@ -44,10 +44,10 @@ def truncated_pdf() -> bytes:
 
 
 def empty_pdf() -> bytes:
-    """A syntactically valid PDF with zero pages."""
-    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-            b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    """A well-formed PDF with zero pages."""
+    out = io.BytesIO()
+    PdfWriter().write(out)
+    return out.getvalue()
 
 
 def png(width: int = 200, height: int = 100) -> bytes:

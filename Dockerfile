@@ -1,0 +1,22 @@
+# The archive application image: API server and ingest worker share it.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-chi-sim \
+       tesseract-ocr-eng tesseract-ocr-osd fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 10001 archive
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY archive ./archive
+COPY ingest ./ingest
+COPY search ./search
+COPY policies ./policies
+COPY storage ./storage
+RUN pip install --no-cache-dir .
+
+USER archive
+ENV ARCHIVE_DATA_DIR=/home/archive/var
+EXPOSE 8000
+CMD ["sh", "-c", "archive migrate && archive serve --host 0.0.0.0 --port 8000"]

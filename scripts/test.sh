@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install everything the tests need (tesseract, Elasticsearch, MinIO, PostgreSQL, the Python
+# packages), start the services, and run the linter and the whole test suite against them.
+# Every configured service is required: a missing one fails the run instead of skipping.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k search.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/services.sh up
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+
+eval "$(bash scripts/services.sh env)"
+export ARCHIVE_TEST_REQUIRE_SERVICES=1
+
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
