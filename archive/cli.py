@@ -110,9 +110,13 @@ def demo(
     count: Annotated[int, typer.Option(help="number of demo customers")] = 6,
 ) -> None:
     """Load demo units, users, customers and generated scanned documents."""
+    from archive.errors import ArchiveError
     from archive.services.demo import load_demo
 
-    load_demo(get_settings(), password=password, customers=count, console=console)
+    try:
+        load_demo(get_settings(), password=password, customers=count, console=console)
+    except ArchiveError as exc:
+        raise _fail(exc.detail) from None
 
 
 @app.command("import")
@@ -124,11 +128,16 @@ def import_(
              "(default DIR/manifest.csv)")] = None,
 ) -> None:
     """Batch-ingest the files of DIRECTORY listed in its manifest, with a progress bar."""
+    from archive.errors import ArchiveError
     from archive.services.batch import import_directory
 
-    summary = import_directory(get_settings(), directory=directory, username=user,
-                               manifest=manifest or directory / "manifest.csv", console=console)
-    if summary.failed:
+    try:
+        summary = import_directory(get_settings(), directory=directory, username=user,
+                                   manifest=manifest or directory / "manifest.csv",
+                                   console=console)
+    except ArchiveError as exc:
+        raise _fail(exc.detail) from None
+    if summary.failed or summary.ingest_failed:
         raise typer.Exit(1)
 
 

@@ -35,6 +35,7 @@ class PageSource:
     number: int
     text_layer: str | None = None
     image: Image.Image | None = None
+    dpi: int = 300  # resolution of ``image``; OCR engines misjudge text size without it
 
 
 def _head(path: Path) -> bytes:
@@ -146,9 +147,19 @@ def iter_pages(path: Path, settings: IngestSettings) -> Iterator[PageSource]:
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
             _check_pixels(frame, settings)
             try:
-                yield PageSource(number, image=frame.convert("RGB"))
+                yield PageSource(number, image=frame.convert("RGB"), dpi=_dpi_of(frame))
             except (OSError, SyntaxError, ValueError) as exc:
                 raise CorruptFile(f"page {number} cannot be read: {exc}") from exc
+
+
+def _dpi_of(image: Image.Image) -> int:
+    """The resolution an image declares; scanners that declare none are taken as 300 dpi."""
+    declared = image.info.get("dpi")
+    try:
+        dpi = round(float(declared[0])) if declared else 0
+    except (TypeError, ValueError, IndexError):
+        dpi = 0
+    return dpi if 70 <= dpi <= 1200 else 300
 
 
 def _pdf_pages(path: Path, settings: IngestSettings) -> Iterator[PageSource]:
@@ -178,6 +189,6 @@ def _pdf_pages(path: Path, settings: IngestSettings) -> Iterator[PageSource]:
                 image = page.render(scale=scale, grayscale=False).to_pil()
             finally:
                 page.close()
-            yield PageSource(number, image=image.convert("RGB"))
+            yield PageSource(number, image=image.convert("RGB"), dpi=settings.dpi)
     finally:
         pdf.close()

@@ -41,7 +41,7 @@ class OcrEngine(Protocol):
 
     name: str
 
-    def recognise(self, image: Image.Image) -> OcrResult: ...
+    def recognise(self, image: Image.Image, *, dpi: int = 300) -> OcrResult: ...
 
 
 class TesseractEngine:
@@ -51,12 +51,12 @@ class TesseractEngine:
         self.languages = settings.ocr_languages
         self.timeout = settings.ocr_timeout_seconds
 
-    def recognise(self, image: Image.Image) -> OcrResult:
+    def recognise(self, image: Image.Image, *, dpi: int = 300) -> OcrResult:
         import pytesseract
 
         try:
             data = pytesseract.image_to_data(
-                image, lang=self.languages, config="--psm 3",
+                image, lang=self.languages, config=f"--psm 3 --dpi {int(dpi)}",
                 output_type=pytesseract.Output.DICT, timeout=self.timeout,
             )
         except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ingest.document import iter_pages
 from ingest.ocr import OcrEngine, make_engine, tidy_cjk_text
+from ingest.preprocess import prepare_for_ocr
 from ingest.settings import IngestSettings
 
 
@@ -41,8 +42,9 @@ def extract_pages(
             pages.append(PageText(source.number, tidy_cjk_text(source.text_layer), "text-layer"))
         else:
             assert source.image is not None
-            result = engine.recognise(source.image)
+            prepared = prepare_for_ocr(source.image)
             source.image.close()
+            result = engine.recognise(prepared.image, dpi=source.dpi)
             pages.append(PageText(source.number, result.text, engine.name, result.confidence))
         if on_page:
             on_page(len(pages), page_count)

@@ -55,6 +55,11 @@ _TITLE_PX = 64
 _PITCH = 1.75  # line pitch as a multiple of the font size
 _MARGIN_X = 250
 _MARGIN_TOP = 300
+_CELL_PAD = 0.4  # em between a form rule and the text in its cell
+_RULE_EM = 1 / 21  # rule thickness
+_RULE_INK = 70
+_STYLE = "grid"
+_UGAP = 0.0
 _FOOTER_RE = re.compile(r"^第\s*\d+\s*页\s*共\s*\d+\s*页$")
 _FIELD_RE = re.compile(r"^([^：]{1,12}：)(.+)$")
 _SEAL_ANCHORS = ("（盖章）", "（签章）", "（签字）")
@@ -217,7 +222,7 @@ def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[str], *, font: ImageFont.
     """Draw body lines in rows of ``_PITCH``; return (x after text, y centre, text) of the line
     the seal belongs to."""
     size = font.size
-    pitch, pad, rule = size * _PITCH, 0.4 * size, max(1, round(size / 21))
+    pitch, pad, rule = size * _PITCH, _CELL_PAD * size, max(1, round(size * _RULE_EM))
     fields = [_FIELD_RE.match(line) if form_lines else None for line in lines]
     anchor: tuple[float, float, str] | None = None
     label_col = 0.0
@@ -228,11 +233,15 @@ def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[str], *, font: ImageFont.
                 j = next((k for k in range(i, len(lines)) if not fields[k]), len(lines))
                 label_col = max(font.getlength(m.group(1)) for m in fields[i:j] if m) + 2 * pad
             row = y - pitch / 2
-            draw.line((left - pad, row, right, row), fill=70, width=rule)
-            for x in (left - pad, left - pad + label_col, right):
-                draw.line((x, row, x, row + pitch), fill=70, width=rule)
-            if i + 1 == len(lines) or not fields[i + 1]:
-                draw.line((left - pad, row + pitch, right, row + pitch), fill=70, width=rule)
+            if _STYLE == "underline":
+                draw.line((left + label_col - pad, row + pitch - _UGAP * size, right, row + pitch - _UGAP * size), fill=_RULE_INK, width=rule)
+            else:
+                draw.line((left - pad, row, right, row), fill=_RULE_INK, width=rule)
+                if _STYLE == "grid":
+                    for x in (left - pad, left - pad + label_col, right):
+                        draw.line((x, row, x, row + pitch), fill=_RULE_INK, width=rule)
+                if i + 1 == len(lines) or not fields[i + 1]:
+                    draw.line((left - pad, row + pitch, right, row + pitch), fill=_RULE_INK, width=rule)
             draw.text((left, y), match.group(1), font=font, fill=ink, anchor="lm")
             x = left + label_col
             draw.text((x, y), match.group(2), font=font, fill=ink, anchor="lm")
