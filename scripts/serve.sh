@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -q chi_sim \
-    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then
-    echo "installing tesseract (chi_sim, eng) and fonts-noto-cjk" >&2
+    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || ! command -v jq >/dev/null; then
+    echo "installing tesseract (chi_sim, eng), fonts-noto-cjk and jq" >&2
     as_root apt-get update -qq
     as_root apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-chi-sim \
-        tesseract-ocr-eng tesseract-ocr-osd fonts-noto-cjk >/dev/null
+        tesseract-ocr-eng tesseract-ocr-osd fonts-noto-cjk jq >/dev/null
 fi
 
 if [ ! -x .venv/bin/archive ]; then

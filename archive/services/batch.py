@@ -7,13 +7,14 @@ Public surface: :func:`import_directory`, :func:`file_document`, :func:`run_jobs
 from __future__ import annotations
 
 import csv
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import Customer, Dossier, Job
@@ -65,40 +66,46 @@ def file_document(
     sessions: sessionmaker[Session], *, actor: Actor, settings: Settings, store: ObjectStore,
     path: Path, account: str, category: str, doc_type: str, title: str,
     doc_date: date | None, security_level: str = "内部",
-) -> str:
-    """File one document into its customer's dossier; returns the new record id."""
+) -> tuple[str, str]:
+    """File one document into its customer's dossier; returns the record and job ids."""
     with sessions.begin() as session:
         dossier_id = dossier_for(session, actor=actor, settings=settings, account=account,
                                  category=category).id
     with open(path, "rb") as stream:
-        record, _ = accept_upload(
+        record, job = accept_upload(
             sessions, actor=actor, store=store, ingest_settings=settings.ingest,
             max_bytes=settings.max_upload_bytes, spool_dir=settings.data_dir / "spool",
             upload=Upload(stream=stream, filename=path.name, dossier_id=dossier_id,
                           doc_type=doc_type, title=title, doc_date=doc_date,
                           security_level=security_level),
         )
-    return record.id
+    return record.id, job.id
 
 
-def run_jobs(ctx: JobContext, console: Console) -> tuple[int, int]:
-    """Run every queued job with a progress bar; returns (done, failed)."""
-    with ctx.sessions() as session:
-        queued = session.scalar(select(func.count()).select_from(Job)
-                                .where(Job.status.in_(["queued", "running"]))) or 0
-    done = failed = 0
+def run_jobs(ctx: JobContext, console: Console, job_ids: list[str]) -> tuple[int, int]:
+    """Run queued jobs until every job of ``job_ids`` has ended, with a progress bar.
+
+    A running server's worker may take some of the jobs meanwhile; they are counted all
+    the same. Returns (done, failed).
+    """
+    finished: dict[str, str] = {}
     with _progress(console) as progress:
-        task = progress.add_task("识别 OCR and indexing", total=queued)
-        while job_id := claim_next(ctx.sessions):
-            run_job(ctx, job_id)
+        task = progress.add_task("识别 OCR and indexing", total=len(job_ids))
+        while len(finished) < len(job_ids):
+            job_id = claim_next(ctx.sessions)
+            if job_id is not None:
+                run_job(ctx, job_id)
             with ctx.sessions() as session:
-                status = session.get(Job, job_id).status  # type: ignore[union-attr]
-            if status == "done":
-                done += 1
-            elif status == "failed":
-                failed += 1
-            progress.advance(task)
-    return done, failed
+                pending = [j for j in job_ids if j not in finished]
+                for found, status in session.execute(
+                        select(Job.id, Job.status).where(Job.id.in_(pending))):
+                    if status in ("done", "failed"):
+                        finished[found] = status
+            progress.update(task, completed=len(finished))
+            if job_id is None and len(finished) < len(job_ids):
+                time.sleep(0.5)
+    statuses = list(finished.values())
+    return statuses.count("done"), statuses.count("failed")
 
 
 def import_directory(
@@ -108,6 +115,7 @@ def import_directory(
     store = make_store(settings.storage)
     search = make_search(settings.search)
     summary = ImportSummary()
+    job_ids: list[str] = []
     try:
         with sessions() as session:
             actor = actor_for(session, username)
@@ -120,7 +128,7 @@ def import_directory(
                 try:
                     if not path.is_relative_to(directory.resolve()) or not path.is_file():
                         raise InvalidInput(f"no file {row['file']} in {directory}")
-                    file_document(
+                    _, job_id = file_document(
                         sessions, actor=actor, settings=settings, store=store, path=path,
                         account=row["account"], category=row["category"],
                         doc_type=row["doc_type"], title=row["title"] or path.stem,
@@ -128,6 +136,7 @@ def import_directory(
                         security_level=row["security_level"] or "内部",
                     )
                     summary.accepted += 1
+                    job_ids.append(job_id)
                 except DuplicateRecord:
                     summary.duplicates += 1
                 except ArchiveError as exc:
@@ -135,7 +144,7 @@ def import_directory(
                 progress.advance(task)
         ctx = JobContext(sessions=sessions, store=store, search=search, ingest=settings.ingest,
                          spool_dir=settings.data_dir / "spool")
-        summary.indexed, summary.ingest_failed = run_jobs(ctx, console)
+        summary.indexed, summary.ingest_failed = run_jobs(ctx, console, job_ids)
     finally:
         search.close()
     console.print(f"导入完成 import finished: {summary.accepted} filed, "

@@ -73,6 +73,7 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
     search = make_search(settings.search)
     docs = make_documents(people[:customers], seed=SEED, per_customer=2)
     filed = duplicates = 0
+    job_ids: list[str] = []
     try:
         with console.status("生成扫描件 rendering scanned documents…"):
             paths = []
@@ -88,16 +89,18 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
                 paths.append(path)
         for doc, path in zip(docs, paths, strict=True):
             try:
-                file_document(sessions, actor=actor, settings=settings, store=store, path=path,
-                              account=doc.customer.account, category=doc.category,
-                              doc_type=doc.doc_type, title=doc.title, doc_date=doc.doc_date,
-                              security_level="受限" if doc.doc_type == "用电申请书" else "内部")
+                _, job_id = file_document(
+                    sessions, actor=actor, settings=settings, store=store, path=path,
+                    account=doc.customer.account, category=doc.category, doc_type=doc.doc_type,
+                    title=doc.title, doc_date=doc.doc_date,
+                    security_level="受限" if doc.doc_type == "用电申请书" else "内部")
                 filed += 1
+                job_ids.append(job_id)
             except DuplicateRecord:
                 duplicates += 1
         ctx = JobContext(sessions=sessions, store=store, search=search, ingest=settings.ingest,
                          spool_dir=settings.data_dir / "spool")
-        done, failed = run_jobs(ctx, console)
+        done, failed = run_jobs(ctx, console, job_ids)
         example = _upload_example(people[-1], demo_dir)
     finally:
         search.close()

@@ -1,0 +1,138 @@
+"""The ``archive`` command: migrate, units, users, import with a manifest, reindex, verify."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from typer.testing import CliRunner
+
+from archive.cli import app
+from archive.corpus import CLEAN, make_customers, make_documents, write_document
+from tests import documents
+
+runner = CliRunner()
+
+
+class Ran:
+    """A finished command, its output with rich's line wrapping undone."""
+
+    def __init__(self, result) -> None:
+        self.exit_code = result.exit_code
+        self.output = " ".join(result.output.split())
+
+
+def run(*args: str, stdin: str | None = None) -> Ran:
+    return Ran(runner.invoke(app, list(args), input=stdin))
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_DATA_DIR", str(tmp_path / "var"))
+    from archive.settings import get_settings
+
+    get_settings.cache_clear()
+    assert run("migrate").exit_code == 0
+    assert run("units", "add", "xh", "--name", "西湖供电所", "--parent", "root").exit_code == 0
+    added = run("users", "add", "dangan", "--role", "archivist", "--unit", "root",
+                stdin="a-long-password\n")
+    assert added.exit_code == 0, added.output
+    return tmp_path / "var"
+
+
+def test_users_add_refuses_bad_input(data_dir) -> None:
+    weak = run("users", "add", "x", "--role", "staff", "--unit", "xh", stdin="short\n")
+    assert weak.exit_code == 1 and "at least 10 characters" in weak.output
+    role = run("users", "add", "y", "--role", "king", "--unit", "xh", stdin="a-long-password\n")
+    assert role.exit_code == 1 and "unknown role" in role.output
+    unit = run("units", "add", "xh", "--name", "again", "--parent", "root")
+    assert unit.exit_code == 1 and "exists" in unit.output
+
+
+@pytest.mark.ocr
+def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
+    from sqlalchemy import select
+
+    from archive.db.models import Dossier, Record
+    from archive.db.session import make_engine, make_sessionmaker
+    from archive.services.accounts import actor_for
+    from archive.services.filing import create_customer
+
+    customers = make_customers(2, seed=4)
+    docs = [d for d in make_documents(customers, seed=4, per_customer=2) if len(d.pages) == 1]
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    rows = []
+    for index, doc in enumerate(docs[:2]):
+        name = f"scan{index}.jpg"
+        write_document(doc, folder / name, "jpeg", degradation=CLEAN)
+        rows.append([name, doc.customer.account, doc.category, doc.doc_type, doc.title,
+                     doc.doc_date.isoformat(), "内部"])
+    (folder / "contract.pdf").write_bytes(documents.text_pdf(["供用电合同 第一条 供电方式"]))
+    (folder / "copy.pdf").write_bytes(documents.text_pdf(["供用电合同 第一条 供电方式"]))
+    (folder / "notes.txt").write_text("not a scan")
+    first = customers[0]
+    rows += [["contract.pdf", first.account, "业扩报装", "供用电合同", "", "2023-01-02", ""],
+             ["copy.pdf", first.account, "业扩报装", "供用电合同", "", "2023-01-02", ""],
+             ["notes.txt", first.account, "业扩报装", "其他", "", "", ""],
+             ["missing.pdf", first.account, "业扩报装", "其他", "", "", ""]]
+    with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "account", "category", "doc_type", "title", "doc_date",
+                         "security_level"])
+        writer.writerows(rows)
+
+    engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
+    with make_sessionmaker(engine).begin() as session:
+        actor = actor_for(session, "dangan")
+        for customer in customers:
+            create_customer(session, actor=actor, account=customer.account, name=customer.name,
+                            customer_class=customer.customer_class, unit="xh")
+
+    result = run("import", str(folder), "--as", "dangan")
+    assert result.exit_code == 1, result.output  # two files were refused
+    assert "3 filed, 1 duplicates skipped, 2 refused, 3 indexed, 0 failed" in result.output
+    assert "notes.txt" in result.output and "missing.pdf" in result.output
+
+    with make_sessionmaker(engine)() as session:
+        records = session.scalars(select(Record)).all()
+        assert sorted(r.status for r in records) == ["indexed"] * 3
+        assert len(session.scalars(select(Dossier)).all()) == len(
+            {(r[1], r[2]) for r in rows[:3]})
+    engine.dispose()
+
+    assert run("reindex").exit_code == 0
+    verified = run("verify")
+    assert verified.exit_code == 0 and "3 of 3 originals intact" in verified.output
+
+
+def test_verify_finds_a_damaged_original(data_dir) -> None:
+    from archive.db.session import make_engine, make_sessionmaker
+    from archive.services.accounts import actor_for
+    from archive.services.batch import file_document
+    from archive.services.filing import create_customer
+    from archive.settings import get_settings
+    from storage import make_store
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        actor = actor_for(session, "dangan")
+        create_customer(session, actor=actor, account="3300000001", name="张伟",
+                        customer_class="低压", unit="xh")
+    pdf = data_dir / "a.pdf"
+    pdf.write_bytes(documents.text_pdf(["用电申请书"]))
+    store = make_store(settings.storage)
+    file_document(sessions, actor=actor, settings=settings, store=store, path=pdf,
+                  account="3300000001", category="业扩报装", doc_type="用电申请书", title="t",
+                  doc_date=None)
+    engine.dispose()
+    stored = next((data_dir / "objects" / "data").rglob("*"))
+    while stored.is_dir():
+        stored = next(stored.iterdir())
+    stored.chmod(0o644)
+    stored.write_bytes(b"%PDF-1.4 replaced")
+    result = run("verify")
+    assert result.exit_code == 1
+    assert "0 of 1 originals intact" in result.output
