@@ -97,7 +97,7 @@ install_all() {
 }
 
 es_up() {
-    if curl -fsS "http://127.0.0.1:$ES_PORT/" >/dev/null 2>&1; then return; fi
+    if curl -fsS -m 5 "http://127.0.0.1:$ES_PORT/_cluster/health" >/dev/null 2>&1; then return; fi
     id -u "$ES_USER" >/dev/null 2>&1 || as_root useradd --system --no-create-home "$ES_USER"
     local home=$RUN/elasticsearch
     mkdir -p "$home/data" "$home/logs" "$home/config"
@@ -126,7 +126,7 @@ EOF
 }
 
 minio_up() {
-    if curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/live" >/dev/null 2>&1; then return; fi
+    if curl -fsS -m 5 "http://127.0.0.1:$MINIO_PORT/minio/health/live" >/dev/null 2>&1; then return; fi
     mkdir -p "$RUN/minio/data"
     log "starting MinIO on 127.0.0.1:$MINIO_PORT"
     MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD \

@@ -84,3 +84,16 @@ def client(settings):
 
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Where every service is required (CI), a skipped test fails the run: nothing may
+    pass by not running."""
+    if os.environ.get("ARCHIVE_TEST_REQUIRE_SERVICES") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and exitstatus == 0:
+        reporter.write_line(f"{skipped} tests skipped although every service is required",
+                            red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,44 @@
+"""Small pure functions: personal-information masking and Chinese query analysis."""
+
+from __future__ import annotations
+
+import pytest
+
+from archive.services.masking import mask_id_number, mask_phone, mask_text
+from search.analysis import chars, highlight_pages, normalise, parse_query, words
+from search.errors import InvalidQuery
+
+
+def test_masking_of_fields_and_free_text() -> None:
+    assert mask_id_number("330106199001013456") == "330106********3456"
+    assert mask_phone("13800001234") == "138****1234"
+    text = "证件号码：33010619900101345X 电话 13800001234 账号 6222021234567890123 户号 3300012345"
+    assert mask_text(text) == ("证件号码：330106********345X 电话 138****1234 "
+                               "账号 6222***********0123 户号 3300012345")
+
+
+def test_normalisation_folds_width_and_case() -> None:
+    assert normalise("ＡＢＣ１２３：") == "abc123:"
+    assert chars("供电 10ＫＶ No.A2331") == ["供", "电", "10kv", "no.a2331"]
+
+
+def test_domain_dictionary_keeps_power_supply_terms_whole() -> None:
+    assert "窃电" in words("用电人窃电的，供电人有权中止供电")
+    assert "漏电保护器" in words("检查漏电保护器动作是否正常")
+    assert "供用电合同" in words("本供用电合同一式两份")
+
+
+def test_query_parsing() -> None:
+    parsed = parse_query('窃电 "自动 续签" 3300012345')
+    assert [(t.text, t.phrase) for t in parsed.terms] == [
+        ("窃电", False), ("自动 续签", True), ("3300012345", False)]
+    assert parsed.terms[1].chars == ("自", "动", "续", "签")
+    assert parse_query("  ").empty
+    with pytest.raises(InvalidQuery):
+        parse_query("电" * 300)
+
+
+def test_highlights_name_pages_and_mark_terms() -> None:
+    pages = [(1, "第一条 供电方式"), (2, "用电人窃 电的，供电人有权中止供电")]
+    found = highlight_pages(pages, parse_query("窃电"))
+    assert [(h.page, h.text) for h in found] == [(2, "用电人<em>窃电</em>的，供电人有权中止供电")]
