@@ -30,6 +30,14 @@ class AuthSettings(BaseModel):
     algorithm: Literal["HS256"] = "HS256"
 
 
+class AuditSettings(BaseModel):
+    # HMAC key of the audit chain; kept outside the database. Empty: a random key in the
+    # data folder (development only).
+    hmac_key: SecretStr = SecretStr("")
+    # How often the chain head is anchored in object storage.
+    anchor_seconds: float = 300.0
+
+
 class ArchiveNumberSettings(BaseModel):
     """Parts of the 档号 (archive number) that are fixed for one archive."""
 
@@ -53,6 +61,7 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     worker_poll_seconds: float = 0.5
     auth: AuthSettings = AuthSettings()
+    audit: AuditSettings = AuditSettings()
     archive_number: ArchiveNumberSettings = ArchiveNumberSettings()
     storage: StorageSettings = Field(default_factory=StorageSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
@@ -73,19 +82,24 @@ class Settings(BaseSettings):
     def _refuse_insecure_production(self) -> Settings:
         if self.environment != "production":
             if not self.auth.secret_key.get_secret_value():
-                self.auth.secret_key = SecretStr(_development_secret(self.data_dir))
+                self.auth.secret_key = SecretStr(_development_secret(self.data_dir,
+                                                                     "secret.key"))
+            if not self.audit.hmac_key.get_secret_value():
+                self.audit.hmac_key = SecretStr(_development_secret(self.data_dir, "audit.key"))
             return self
         key = self.auth.secret_key.get_secret_value()
         if len(key) < 32:
             raise ValueError("ARCHIVE_AUTH__SECRET_KEY must be set to 32+ characters in production")
+        if len(self.audit.hmac_key.get_secret_value()) < 32:
+            raise ValueError("ARCHIVE_AUDIT__HMAC_KEY must be set to 32+ characters in production")
         if self.storage.backend == "minio" and not self.storage.minio.secret_key.get_secret_value():
             raise ValueError("ARCHIVE_STORAGE__MINIO__SECRET_KEY must be set in production")
         return self
 
 
-def _development_secret(data_dir: Path) -> str:
-    """A random signing key kept in the data folder, so tokens survive a restart."""
-    path = data_dir / "secret.key"
+def _development_secret(data_dir: Path, name: str) -> str:
+    """A random key kept in the data folder, so tokens and the chain survive a restart."""
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -46,6 +46,7 @@ class ObjectStore(Protocol):
     - ``stat`` returns size and sha256 as recorded by ``put``; missing → ObjectNotFound.
     - ``delete`` of a missing key MUST raise ObjectNotFound; a locked object MUST raise
       :class:`ObjectLocked`.
+    - ``keys(prefix)`` lists the keys under a prefix (``"a/"``) in lexical order.
     - ``set_retention`` SHOULD make the object undeletable until ``until`` (WORM).
     - Backend outages MUST surface as :class:`StorageUnavailable`.
     """
@@ -67,9 +68,20 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def keys(self, prefix: str) -> Iterator[str]: ...
+
     def set_retention(self, key: str, until: datetime) -> None: ...
 
     def ping(self) -> None: ...
+
+
+def normalise_prefix(prefix: str) -> str:
+    """A listing prefix: empty, or a valid key followed by "/"."""
+    if prefix == "":
+        return prefix
+    if not prefix.endswith("/"):
+        raise InvalidKey(f"a prefix ends with '/': {prefix!r}")
+    return normalise_key(prefix[:-1]) + "/"
 
 
 def normalise_key(key: str) -> str:

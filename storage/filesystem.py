@@ -14,11 +14,19 @@ import shutil
 import stat as stat_module
 import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.base import CHUNK_SIZE, HashingReader, ObjectInfo, check_digest, normalise_key
+from storage.base import (
+    CHUNK_SIZE,
+    HashingReader,
+    ObjectInfo,
+    check_digest,
+    normalise_key,
+    normalise_prefix,
+)
 from storage.errors import InvalidKey, ObjectLocked, ObjectNotFound, StorageUnavailable
 from storage.settings import FilesystemSettings
 
@@ -103,6 +111,15 @@ class FilesystemStore:
         data_path.chmod(stat_module.S_IWUSR | stat_module.S_IRUSR)
         data_path.unlink()
         meta_path.unlink(missing_ok=True)
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        prefix = normalise_prefix(prefix)
+        base = self.root / "data"
+        start = base / prefix if prefix else base
+        if not start.is_dir():
+            return iter(())
+        found = sorted(p.relative_to(base).as_posix() for p in start.rglob("*") if p.is_file())
+        return iter(found)
 
     def set_retention(self, key: str, until: datetime) -> None:
         _data_path, meta_path = self._paths(key)

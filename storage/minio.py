@@ -18,7 +18,13 @@ from minio.commonconfig import GOVERNANCE, REPLACE, CopySource
 from minio.error import S3Error
 from minio.retention import Retention
 
-from storage.base import HashingReader, ObjectInfo, check_digest, normalise_key
+from storage.base import (
+    HashingReader,
+    ObjectInfo,
+    check_digest,
+    normalise_key,
+    normalise_prefix,
+)
 from storage.errors import (
     ObjectLocked,
     ObjectNotFound,
@@ -169,6 +175,15 @@ class MinioStore:
         self.stat(key)  # raises ObjectNotFound
         with _translate(key):
             self.client.remove_object(self.bucket, key)
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        prefix = normalise_prefix(prefix)
+        self.ensure_bucket()
+        with _translate(prefix or self.bucket):
+            names = sorted(obj.object_name for obj in
+                           self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+                           if obj.object_name and not obj.object_name.startswith(".staging/"))
+        return iter(names)
 
     def set_retention(self, key: str, until: datetime) -> None:
         key = normalise_key(key)

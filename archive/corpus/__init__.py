@@ -1,17 +1,38 @@
-"""Generated test corpus: realistic Chinese customer documents as a scanner delivers them.
+"""Synthetic test corpus: Chinese power-supply customer documents as a scanner delivers them.
 
-Public surface: :class:`SampleCustomer`, :class:`SampleDocument`, :func:`make_customers`,
-:func:`make_documents` (content with ground truth), :class:`Degradation`, ``CLEAN``,
-:func:`render_page`, :func:`render_document`, :func:`write_document`,
-:func:`generate_corpus` (rendering). Nothing here is committed data: everything is drawn
-from a seed.
+Everything is generated in code, deterministically from a seed, together with the exact text of
+every page (the ground truth for OCR and search tests). Nothing generated is committed.
+
+Content (``archive.corpus.documents``):
+
+- ``SampleCustomer``, ``SampleDocument``, ``DOC_TYPES`` (doc_type -> filing category)
+- ``make_customers(count, *, seed)``, ``make_documents(customers, *, seed, per_customer)``
+- ``id_check_digit(first17)``: GB 11643 check character of an ID number
+
+Rendering and files (``archive.corpus.render``):
+
+- ``Degradation`` (``Degradation.scanned(rng)``), ``CLEAN``
+- ``render_page(text, ...)``, ``render_document(doc, ...)`` -> ``PIL.Image.Image`` pages
+- ``write_document(doc, path, fmt, ...)`` for ``FORMATS``: "pdf-scan", "tiff", "jpeg", "png",
+  "pdf-text"
+- ``generate_corpus(out_dir, *, count, ...)``: files plus ``manifest.json``
+- ``find_font(typeface)``, ``FontNotFoundError``: Noto CJK lookup (Debian ``fonts-noto-cjk``)
 """
 
-from archive.corpus.documents import SampleCustomer, SampleDocument, make_customers, make_documents
+from archive.corpus.documents import (
+    DOC_TYPES,
+    SampleCustomer,
+    SampleDocument,
+    id_check_digit,
+    make_customers,
+    make_documents,
+)
 from archive.corpus.render import (
     CLEAN,
     FORMATS,
     Degradation,
+    FontNotFoundError,
+    find_font,
     generate_corpus,
     render_document,
     render_page,
@@ -20,11 +41,15 @@ from archive.corpus.render import (
 
 __all__ = [
     "CLEAN",
+    "DOC_TYPES",
     "FORMATS",
     "Degradation",
+    "FontNotFoundError",
     "SampleCustomer",
     "SampleDocument",
+    "find_font",
     "generate_corpus",
+    "id_check_digit",
     "make_customers",
     "make_documents",
     "render_document",

@@ -21,44 +21,35 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = [
-    "DOC_TYPES",
-    "SampleCustomer",
-    "SampleDocument",
-    "id_check_digit",
-    "make_customers",
-    "make_documents",
-]
+__all__ = ["DOC_TYPES", "SampleCustomer", "SampleDocument", "id_check_digit", "make_customers",
+           "make_documents"]
 
-DOC_TYPES: dict[str, str] = {
-    "用电申请书": "业扩报装",
-    "供用电合同": "业扩报装",
-    "安全用电检查记录": "用电检查",
-    "计量装置装拆表工作单": "电能计量",
-}
+# document type -> filing category (业扩报装: new connections; 用电检查; 电能计量: metering)
+DOC_TYPES: dict[str, str] = {"用电申请书": "业扩报装", "供用电合同": "业扩报装",
+                             "安全用电检查记录": "用电检查", "计量装置装拆表工作单": "电能计量"}
 
 WRAP_WIDTH = 28.0
 
 
 @dataclass(frozen=True)
 class SampleCustomer:
-    account: str
-    name: str
-    customer_class: str
-    voltage: str
+    account: str  # 户号, 10 digits, unique within a generated set
+    name: str  # 户名: a person or an enterprise
+    customer_class: str  # "高压" (>= 10 kV) or "低压"
+    voltage: str  # "0.22kV", "0.4kV", "10kV", "20kV", "35kV"
     address: str
-    phone: str
-    id_number: str
+    phone: str  # 11-digit mobile
+    id_number: str  # 18 characters with a GB 11643 check digit (the signer's, for enterprises)
 
 
 @dataclass(frozen=True)
 class SampleDocument:
-    doc_type: str
-    category: str
-    title: str
+    doc_type: str  # a key of DOC_TYPES
+    category: str  # its filing category
+    title: str  # the heading on page 1, e.g. "低压非居民用电申请书"
     customer: SampleCustomer
     doc_date: datetime.date
-    pages: tuple[str, ...]
+    pages: tuple[str, ...]  # ground truth: the lines of each page joined by "\n"
 
 
 # (city, district, ID region code, roads); the account prefix reuses the city digits of the code
@@ -209,6 +200,7 @@ def _capacity_kva(customer: SampleCustomer) -> int:
 
 
 def _usage_class(customer: SampleCustomer, capacity: int) -> str:
+    # two-part (大工业) tariffs start at 315 kVA
     if not _is_enterprise(customer):
         return "居民生活用电"
     return "大工业用电" if capacity >= 315 else "一般工商业用电"
@@ -234,6 +226,7 @@ def _number_clauses(clauses: Iterable[str]) -> list[str]:
 # ----------------------------------------------------------------------------- documents
 
 _Built = tuple[str, list[list[str]]]  # (title, lines of each page)
+
 
 def _application(c: SampleCustomer, d: datetime.date, rng: random.Random) -> _Built:
     capacity = _capacity_kva(c)

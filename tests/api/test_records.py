@@ -121,7 +121,10 @@ BAD_UPLOADS = {
     "encrypted pdf": (documents.encrypted_pdf(), 422),
     "pdf without pages": (documents.empty_pdf(), 422),
     "bomb image": (documents.png_header_claiming(60000, 60000), 413),
+    # refused from its Content-Length before the body is read
     "too large": (b"%PDF-1.4\n" + b"0" * 300_000, 413),
+    # within the request allowance for form fields, so refused while spooling the file
+    "just too large": (b"%PDF-1.4\n" + b"0" * 210_000, 413),
 }
 
 

@@ -164,3 +164,13 @@ def test_300_mb_stream_in_and_out_with_bounded_memory(store: ObjectStore) -> Non
     assert info.sha256 == digest.hexdigest() == expected_digest(size)
     assert peak_put < 100 * MB, f"put peaked at {peak_put / MB:.0f} MB"
     assert peak_get < 100 * MB, f"get peaked at {peak_get / MB:.0f} MB"
+
+
+def test_keys_lists_a_prefix_in_order(store: ObjectStore) -> None:
+    for key in ("anchors/0002.json", "anchors/0001.json", "anchorsx/0003", "other/0004"):
+        store.put(key, io.BytesIO(b"{}"))
+    assert list(store.keys("anchors/")) == ["anchors/0001.json", "anchors/0002.json"]
+    assert list(store.keys("nothing/")) == []
+    assert len(list(store.keys(""))) == 4
+    with pytest.raises(InvalidKey):
+        list(store.keys("../"))

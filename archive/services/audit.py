@@ -1,0 +1,172 @@
+"""The audit trail: append-only, hash-chained events, verified and anchored.
+
+Every event holds ``hash = HMAC-SHA256(key, prev_hash + "\\n" + canonical JSON of the
+event)``, where the key lives outside the database (settings), so whoever holds the database
+can neither edit, delete, insert nor reorder events without ``verify`` naming the first bad
+one. The newest (seq, hash) is kept in the single ``audit_head`` row, whose row lock
+serialises appends; anchors written to object storage (WORM where the store supports it)
+catch a cut-off tail that a database holder could otherwise hide by rewinding the head.
+
+An event is appended inside the caller's transaction, so a change and its event commit or
+roll back together.
+
+Public surface: :func:`append`, :func:`verify`, :class:`Verification`, :func:`anchor`,
+:func:`audit_key`, :class:`Event`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from archive.db.models import AuditEvent, AuditHead, utcnow
+from archive.services.access import Actor
+from storage import ObjectNotFound, ObjectStore
+
+GENESIS = "0" * 64
+_VERIFY_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened, as the services describe it."""
+
+    action: str
+    object_type: str = ""
+    object_id: str = ""
+    decision: str = "allow"
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _canonical(values: dict[str, Any]) -> str:
+    return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def _payload(row: AuditEvent) -> str:
+    return _canonical({
+        "seq": row.seq, "at": _iso(row.at), "actor": row.actor, "role": row.role,
+        "unit": row.unit, "action": row.action, "object_type": row.object_type,
+        "object_id": row.object_id, "decision": row.decision, "reason": row.reason,
+        "client": row.client, "details": row.details,
+    })
+
+
+def _iso(at: datetime) -> str:
+    # SQLite returns naive datetimes; the chain is computed over UTC without offset.
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _mac(key: bytes, prev_hash: str, payload: str) -> str:
+    return hmac.new(key, f"{prev_hash}\n{payload}".encode(), hashlib.sha256).hexdigest()
+
+
+def append(
+    session: Session, *, key: bytes, actor: Actor | None, event: Event, client: str = "",
+    username: str | None = None,
+) -> AuditEvent:
+    """Add one event to the chain in the session's transaction (the caller commits)."""
+    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    row = AuditEvent(
+        seq=head.seq + 1, at=utcnow(),
+        actor=actor.username if actor else (username or "-"),
+        role=actor.role if actor else "-", unit=actor.unit_code if actor else "-",
+        action=event.action, object_type=event.object_type, object_id=event.object_id,
+        decision=event.decision, reason=event.reason[:2000], client=client[:64],
+        details=_canonical(event.details), prev_hash=head.hash, hash="",
+    )
+    row.hash = _mac(key, head.hash, _payload(row))
+    session.add(row)
+    session.execute(update(AuditHead).where(AuditHead.id == 1)
+                    .values(seq=row.seq, hash=row.hash))
+    return row
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def _rows(session: Session) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        batch = session.scalars(select(AuditEvent).where(AuditEvent.seq > last)
+                                .order_by(AuditEvent.seq).limit(_VERIFY_BATCH)).all()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session, *, key: bytes, anchors: list[tuple[int, str]] = ()) -> Verification:
+    """Walk the chain and name the first event that was edited, deleted, inserted or moved."""
+    expected_seq, prev, count = 1, GENESIS, 0
+    seen: dict[int, str] = {}
+    anchored = dict(anchors)
+    for row in _rows(session):
+        count += 1
+        if row.seq != expected_seq:
+            problem = (f"event {expected_seq} is missing" if row.seq > expected_seq
+                       else f"event {row.seq} is out of order")
+            return Verification(False, count, expected_seq, problem)
+        if row.prev_hash != prev:
+            return Verification(False, count, row.seq,
+                                f"event {row.seq} does not follow event {row.seq - 1}")
+        if not hmac.compare_digest(row.hash, _mac(key, prev, _payload(row))):
+            return Verification(False, count, row.seq, f"event {row.seq} was altered")
+        if row.seq in anchored and anchored[row.seq] != row.hash:
+            return Verification(False, count, row.seq,
+                                f"event {row.seq} differs from its anchor")
+        seen[row.seq] = row.hash
+        prev, expected_seq = row.hash, expected_seq + 1
+    head = session.get(AuditHead, 1)
+    last = expected_seq - 1
+    if head is None or head.seq != last or head.hash != prev:
+        return Verification(False, count, last + 1,
+                            f"the chain ends at event {last} but its head says "
+                            f"{head.seq if head else 'nothing'}")
+    beyond = [seq for seq in anchored if seq > last]
+    if beyond:
+        return Verification(False, count, last + 1,
+                            f"events {last + 1}…{max(beyond)} were anchored but are gone")
+    return Verification(True, count)
+
+
+def anchor_key(seq: int) -> str:
+    return f"audit-anchors/{seq:012d}.json"
+
+
+def anchor(session: Session, store: ObjectStore) -> tuple[int, str]:
+    """Write the chain's head to object storage; returns the anchored (seq, hash)."""
+    head = session.get(AuditHead, 1)
+    assert head is not None
+    body = _canonical({"seq": head.seq, "hash": head.hash, "at": utcnow().isoformat()})
+    store.put(anchor_key(head.seq), io.BytesIO(body.encode()), content_type="application/json")
+    return head.seq, head.hash
+
+
+def read_anchors(store: ObjectStore) -> list[tuple[int, str]]:
+    """Every anchor written so far, oldest first."""
+    found = []
+    for key in store.keys("audit-anchors/"):
+        try:
+            with store.get(key) as stream:
+                body = json.loads(stream.read())
+        except ObjectNotFound:  # removed between listing and reading
+            continue
+        found.append((int(body["seq"]), str(body["hash"])))
+    return found
