@@ -17,8 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from archive.db.session import make_engine, make_sessionmaker
+from archive.deps import client_address
 from archive.errors import ArchiveError
-from archive.routes import auth, customers, dossiers, health, jobs, records, search
+from archive.routes import audit, auth, customers, dossiers, health, jobs, records, search
+from archive.services.audit import Anchorer, Event, append
 from archive.services.jobs import JobContext, Worker
 from archive.settings import Settings, get_settings
 from policies import Authorizer
@@ -53,9 +55,29 @@ class UploadLimit:
         await self.app(scope, receive, send)
 
 
+def _audit_denial(request: Request, exc: ArchiveError) -> None:
+    """A refused request leaves an event of its own, committed apart from the request's
+    rolled-back work."""
+    actor = getattr(request.state, "actor", None)
+    if actor is None or exc.status not in (403, 404):
+        return
+    state = request.app.state
+    with state.sessions.begin() as session:
+        append(session, key=state.audit_key, actor=actor, client=client_address(request),
+               event=Event(action=f"{request.method} {_route_template(request)}"[:96],
+                           decision="deny", reason=exc.detail, object_type="path",
+                           object_id=request.url.path[-64:]))
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", request.url.path)
+
+
 def _register_errors(app: FastAPI) -> None:
     @app.exception_handler(ArchiveError)
-    async def archive_error(_: Request, exc: ArchiveError) -> JSONResponse:
+    def archive_error(request: Request, exc: ArchiveError) -> JSONResponse:
+        _audit_denial(request, exc)
         return error_response(exc.status, exc.code, exc.detail, **exc.extra())
 
     @app.exception_handler(RequestValidationError)
@@ -89,11 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = make_store(settings.storage)
         app.state.search = make_search(settings.search)
         app.state.authorizer = Authorizer()
+        app.state.audit_key = settings.audit.hmac_key.get_secret_value().encode()
+        app.state.anchorer = Anchorer(app.state.sessions, app.state.store,
+                                      settings.audit.anchor_seconds)
+        app.state.anchorer.start()
         app.state.worker = None
         if settings.embedded_worker:
             worker = Worker(JobContext(
                 sessions=app.state.sessions, store=app.state.store, search=app.state.search,
                 ingest=settings.ingest, spool_dir=settings.data_dir / "spool",
+                audit_key=app.state.audit_key,
             ), poll_seconds=settings.worker_poll_seconds)
             worker.start()
             app.state.worker = worker
@@ -102,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if app.state.worker is not None:
                 app.state.worker.stop()
+            app.state.anchorer.stop()
             app.state.search.close()
             engine.dispose()
 
@@ -112,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    for module in (auth, customers, dossiers, records, jobs, search, health):
+    for module in (auth, customers, dossiers, records, jobs, search, audit, health):
         app.include_router(module.router, prefix=API)
     _register_errors(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)

@@ -157,7 +157,7 @@ def reindex() -> None:
 
 @app.command()
 def verify() -> None:
-    """Check every original against its recorded sha256."""
+    """Check every original against its sha256, and the audit chain against its anchors."""
     from rich.progress import Progress
     from sqlalchemy import select
 
@@ -180,5 +180,18 @@ def verify() -> None:
                 console.print(f"[red]record {record_id}[/red]: {exc}")
             progress.advance(task)
     console.print(f"{len(rows) - bad} of {len(rows)} originals intact")
-    if bad:
+    from archive.services.audit import anchor, read_anchors
+    from archive.services.audit import verify as verify_chain
+
+    settings = get_settings()
+    with _sessions()() as session:
+        chain = verify_chain(session, key=settings.audit.hmac_key.get_secret_value().encode(),
+                             anchors=read_anchors(store))
+        if chain.ok:
+            seq, _ = anchor(session, store)
+            console.print(f"审计链 audit chain intact: {chain.events} events, anchored at {seq}")
+        else:
+            console.print(f"[red]审计链 audit chain broken at event {chain.first_bad_seq}[/red]: "
+                          f"{chain.problem}")
+    if bad or not chain.ok:
         raise typer.Exit(1)

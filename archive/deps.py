@@ -1,7 +1,8 @@
 """FastAPI dependencies: the clients built once in the lifespan, and the current user.
 
 Public surface: ``SessionDep``, ``StoreDep``, ``SearchDep``, ``SettingsDep``,
-``AuthorizerDep``, ``CurrentUser``, :func:`allowed` (an action check as a dependency).
+``AuthorizerDep``, ``CurrentUser``, ``TrailDep`` (the audit trail bound to the caller),
+:func:`allowed` (an action check as a dependency).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.errors import NotAuthenticated
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_from_token
+from archive.services.audit import Trail
 from archive.settings import Settings
 from policies import Authorizer
 from search import SearchBackend
@@ -68,10 +70,24 @@ def current_user(
         raise NotAuthenticated("a bearer token is required")
     state = _state(request)
     with state.sessions() as session:
-        return actor_from_token(session, token, state.settings.auth)
+        actor = actor_from_token(session, token, state.settings.auth)
+    # Kept for the error handlers, which audit denials on the actor's behalf.
+    request.state.actor = actor
+    return actor
 
 
 CurrentUser = Annotated[Actor, Depends(current_user)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def get_trail(request: Request, actor: CurrentUser) -> Trail:
+    return Trail(_state(request).audit_key, actor, client_address(request))
+
+
+TrailDep = Annotated[Trail, Depends(get_trail)]
 
 
 def allowed(action: str) -> Callable[..., Actor]:

@@ -14,4 +14,4 @@ class IngestSettings(BaseModel):
     # Largest page raster accepted, in pixels: A3 at 600 dpi is about 70 Mpx.
     max_pixels: int = 100_000_000
     # A PDF page whose text layer has fewer meaningful characters is treated as scanned.
-    text_layer_min_chars: int = 10
+    text_layer_min_chars: int = 4

@@ -30,4 +30,4 @@ class Action(StrEnum):
     RECORD_CONTENT = "record:content"  # original bytes, page text, access copy
     JOB_READ = "job:read"
     SEARCH = "search"
-    AUDIT_READ = "audit:read"
+    AUDIT_READ = "audit:read"  # events, exports and chain verification

@@ -183,7 +183,7 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(64), index=True)
     role: Mapped[str] = mapped_column(String(32))
     unit: Mapped[str] = mapped_column(String(32), index=True)
-    action: Mapped[str] = mapped_column(String(48), index=True)
+    action: Mapped[str] = mapped_column(String(96), index=True)
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64), index=True)
     decision: Mapped[str] = mapped_column(String(8))

@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from archive.db.models import Dossier
-from archive.deps import SessionDep, SettingsDep, allowed
+from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
 from archive.schemas import DossierCreate, DossierPublic, RecordSummary
 from archive.services.access import Actor
+from archive.services.audit import Event
 from archive.services.filing import create_dossier, get_dossier
 from policies import Action
 
@@ -28,19 +29,23 @@ def dossier_public(dossier: Dossier, *, with_records: bool) -> DossierPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DossierPublic)
 def create(
-    body: DossierCreate, session: SessionDep, settings: SettingsDep,
+    body: DossierCreate, session: SessionDep, settings: SettingsDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
 ) -> DossierPublic:
     dossier = create_dossier(session, actor=actor, numbering=settings.archive_number,
                              **body.model_dump())
+    trail.record(session, Event("dossier:create", "dossier", dossier.id,
+                                details={"archive_number": dossier.archive_number}))
     session.commit()
     return dossier_public(dossier, with_records=False)
 
 
 @router.get("/{dossier_id}", response_model=DossierPublic)
 def read(
-    dossier_id: str, session: SessionDep,
+    dossier_id: str, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_READ))],
 ) -> DossierPublic:
-    return dossier_public(get_dossier(session, actor=actor, dossier_id=dossier_id),
-                          with_records=True)
+    dossier = get_dossier(session, actor=actor, dossier_id=dossier_id)
+    trail.record(session, Event("dossier:read", "dossier", dossier_id))
+    session.commit()
+    return dossier_public(dossier, with_records=True)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from archive.db.models import Record
-from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, allowed
+from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
+from archive.services.audit import Event
 from archive.services.filing import parse_doc_date
 from archive.services.masking import mask_text
 from archive.services.records import (
@@ -46,13 +47,13 @@ def upload(
     dossier_id: Annotated[str, Form()],
     doc_type: Annotated[str, Form(description="文件类型, e.g. 供用电合同")],
     title: Annotated[str, Form()],
-    sessions: SessionmakerDep, settings: SettingsDep, store: StoreDep,
+    sessions: SessionmakerDep, settings: SettingsDep, store: StoreDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
     doc_date: Annotated[str, Form(description="YYYY-MM-DD")] = "",
     security_level: Annotated[str, Form(description="公开 / 内部 / 受限")] = "内部",
 ) -> RecordAccepted:
     record, job = accept_upload(
-        sessions, actor=actor, store=store, ingest_settings=settings.ingest,
+        sessions, actor=actor, store=store, ingest_settings=settings.ingest, trail=trail,
         max_bytes=settings.max_upload_bytes, spool_dir=settings.data_dir / "spool",
         upload=Upload(stream=file.file, filename=file.filename or "", dossier_id=dossier_id,
                       doc_type=doc_type, title=title, doc_date=parse_doc_date(doc_date),
@@ -66,20 +67,25 @@ def upload(
 
 @router.get("/{record_id}", response_model=RecordPublic)
 def read(
-    record_id: str, session: SessionDep,
+    record_id: str, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_READ))],
 ) -> RecordPublic:
-    return record_public(get_record(session, actor=actor, record_id=record_id))
+    record = get_record(session, actor=actor, record_id=record_id)
+    trail.record(session, Event("record:read", "record", record_id))
+    session.commit()
+    return record_public(record)
 
 
 @router.get("/{record_id}/content", response_class=StreamingResponse,
             responses={200: {"content": {"application/pdf": {}, "image/tiff": {}}}})
 def content(
-    record_id: str, session: SessionDep, store: StoreDep,
+    record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
     record = get_record(session, actor=actor, record_id=record_id)
     require_content_access(actor, record)
+    trail.record(session, Event("record:content", "record", record_id))
+    session.commit()
     stream = open_original(store, record)
 
     def body() -> Iterator[bytes]:
@@ -99,11 +105,13 @@ def content(
 
 @router.get("/{record_id}/text", response_model=RecordText)
 def text(
-    record_id: str, session: SessionDep,
+    record_id: str, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> RecordText:
     record = get_record(session, actor=actor, record_id=record_id)
     require_content_access(actor, record)
+    trail.record(session, Event("record:text", "record", record_id))
+    session.commit()
     personal = actor.clearance == "受限"
     return RecordText(pages=[
         PageText(number=p.number, text=p.text if personal else mask_text(p.text),

@@ -11,15 +11,18 @@ An event is appended inside the caller's transaction, so a change and its event 
 roll back together.
 
 Public surface: :func:`append`, :func:`verify`, :class:`Verification`, :func:`anchor`,
-:func:`audit_key`, :class:`Event`.
+:class:`Event`, :class:`Trail` (the trail bound to one caller), :class:`Anchorer`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
 import json
+import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +36,7 @@ from archive.services.access import Actor
 from storage import ObjectNotFound, ObjectStore
 
 GENESIS = "0" * 64
+log = logging.getLogger(__name__)
 _VERIFY_BATCH = 1000
 
 
@@ -90,6 +94,20 @@ def append(
     session.execute(update(AuditHead).where(AuditHead.id == 1)
                     .values(seq=row.seq, hash=row.hash))
     return row
+
+
+class Trail:
+    """The audit trail as a route sees it: bound to the caller and their address."""
+
+    def __init__(self, key: bytes, actor: Actor | None, client: str) -> None:
+        self.key = key
+        self.actor = actor
+        self.client = client
+
+    def record(self, session: Session, event: Event, *, username: str | None = None) -> None:
+        """Append ``event`` in ``session``'s transaction; the caller commits."""
+        append(session, key=self.key, actor=self.actor, event=event, client=self.client,
+               username=username)
 
 
 @dataclass(frozen=True)
@@ -170,3 +188,40 @@ def read_anchors(store: ObjectStore) -> list[tuple[int, str]]:
             continue
         found.append((int(body["seq"]), str(body["hash"])))
     return found
+
+
+class Anchorer:
+    """Anchors the chain head in object storage every ``interval`` seconds when it moved."""
+
+    def __init__(self, sessions, store: ObjectStore, interval: float) -> None:  # type: ignore[no-untyped-def]
+        self.sessions = sessions
+        self.store = store
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_seq = -1
+
+    def anchor_now(self) -> None:
+        with self.sessions() as session:
+            head = session.get(AuditHead, 1)
+            if head is None or head.seq == self._last_seq:
+                return
+            self._last_seq, _ = anchor(session, self.store)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="audit-anchor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        with contextlib.suppress(Exception):  # a last anchor on the way out, if reachable
+            self.anchor_now()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.anchor_now()
+            except Exception:  # storage briefly down: try again next round
+                log.exception("audit anchor failed")

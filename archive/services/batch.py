@@ -22,6 +22,7 @@ from archive.db.session import make_engine, make_sessionmaker
 from archive.errors import ArchiveError, DuplicateRecord, InvalidInput
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_for
+from archive.services.audit import Trail
 from archive.services.filing import create_dossier, get_customer, parse_doc_date
 from archive.services.jobs import JobContext, claim_next, run_job
 from archive.services.records import Upload, accept_upload
@@ -75,6 +76,7 @@ def file_document(
         record, job = accept_upload(
             sessions, actor=actor, store=store, ingest_settings=settings.ingest,
             max_bytes=settings.max_upload_bytes, spool_dir=settings.data_dir / "spool",
+            trail=Trail(settings.audit.hmac_key.get_secret_value().encode(), actor, "cli"),
             upload=Upload(stream=stream, filename=path.name, dossier_id=dossier_id,
                           doc_type=doc_type, title=title, doc_date=doc_date,
                           security_level=security_level),
@@ -143,7 +145,8 @@ def import_directory(
                     summary.failed.append((row["file"], exc.detail))
                 progress.advance(task)
         ctx = JobContext(sessions=sessions, store=store, search=search, ingest=settings.ingest,
-                         spool_dir=settings.data_dir / "spool")
+                         spool_dir=settings.data_dir / "spool",
+                         audit_key=settings.audit.hmac_key.get_secret_value().encode())
         summary.indexed, summary.ingest_failed = run_jobs(ctx, console, job_ids)
     finally:
         search.close()

@@ -99,7 +99,8 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
             except DuplicateRecord:
                 duplicates += 1
         ctx = JobContext(sessions=sessions, store=store, search=search, ingest=settings.ingest,
-                         spool_dir=settings.data_dir / "spool")
+                         spool_dir=settings.data_dir / "spool",
+                         audit_key=settings.audit.hmac_key.get_secret_value().encode())
         done, failed = run_jobs(ctx, console, job_ids)
         example = _upload_example(people[-1], demo_dir)
     finally:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.db.models import Job, Page, Record, utcnow
 from archive.errors import NotFound
 from archive.services.access import Actor, require_unit
+from archive.services.audit import Event, Trail
 from archive.services.indexing import index_record
 from ingest import IngestError, IngestSettings, extract_pages, inspect
 from search import SearchBackend, SearchError
@@ -71,6 +72,7 @@ class JobContext:
     search: SearchBackend
     ingest: IngestSettings
     spool_dir: Path
+    audit_key: bytes
 
 
 def _set(sessions: sessionmaker[Session], job_id: str, **values: object) -> None:
@@ -110,6 +112,10 @@ def run_job(ctx: JobContext, job_id: str) -> None:
                                  source=p.source, confidence=p.confidence) for p in pages)
             session.execute(update(Record).where(Record.id == record_id)
                             .values(status="indexed", page_count=len(pages)))
+            Trail(ctx.audit_key, None, "worker").record(
+                session, Event("record:ingest", "record", record_id, details={
+                    "pages": len(pages), "sources": sorted({p.source for p in pages})}),
+                username="system")
         with ctx.sessions() as session:
             index_record(session, ctx.search, record_id)
     except (StorageError, SearchError, IngestError) as exc:

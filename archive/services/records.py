@@ -34,6 +34,7 @@ from archive.errors import (
     UnsupportedMedia,
 )
 from archive.services.access import SECURITY_LEVELS, Actor, clearance_allows, require_unit
+from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
 from ingest import (
@@ -99,7 +100,7 @@ def _check_document(path: Path, settings: IngestSettings) -> tuple[str, int]:
 
 def accept_upload(
     sessions: sessionmaker[Session], *, actor: Actor, upload: Upload, store: ObjectStore,
-    ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path,
+    ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path, trail: Trail,
 ) -> tuple[Record, Job]:
     if upload.doc_type not in DOC_TYPES:
         raise InvalidInput(f"doc_type must be one of {'、'.join(DOC_TYPES)}")
@@ -140,6 +141,8 @@ def accept_upload(
             session.flush()
             job = Job(record_id=record.id, kind="ingest", status="queued")
             session.add(job)
+            trail.record(session, Event("record:create", "record", record.id, details={
+                "dossier": dossier.archive_number, "sha256": sha256, "size": size}))
     except Exception as exc:
         with sessions() as session:
             existing = session.scalar(select(Record.id).where(Record.sha256 == sha256))

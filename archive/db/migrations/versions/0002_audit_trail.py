@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("unit", sa.String(length=32), nullable=False),
-        sa.Column("action", sa.String(length=48), nullable=False),
+        sa.Column("action", sa.String(length=96), nullable=False),
         sa.Column("object_type", sa.String(length=32), nullable=False),
         sa.Column("object_id", sa.String(length=64), nullable=False),
         sa.Column("decision", sa.String(length=8), nullable=False),

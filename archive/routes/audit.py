@@ -1,0 +1,102 @@
+"""``/api/v1/audit``: the auditor's view of the trail — filter, export, verify.
+
+Reading the audit log is itself audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from archive.db.models import AuditEvent
+from archive.deps import SessionDep, StoreDep, TrailDep, allowed
+from archive.services.access import Actor
+from archive.services.audit import Event, read_anchors, verify
+from policies import Action
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+FIELDS = ("seq", "at", "actor", "role", "unit", "action", "object_type", "object_id",
+          "decision", "reason", "client", "details", "hash")
+
+
+def _row(event: AuditEvent) -> dict:
+    values = {name: getattr(event, name) for name in FIELDS}
+    values["at"] = event.at.isoformat()
+    values["details"] = json.loads(event.details or "{}")
+    return values
+
+
+@router.get("/events")
+def events(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
+    user: Annotated[str | None, Query(alias="actor", description="username")] = None,
+    unit: str | None = None,
+    action: str | None = None,
+    object_id: str | None = None,
+    decision: Literal["allow", "deny"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: Annotated[int, Query(ge=0, description="return events after this seq")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    format: Literal["json", "csv", "jsonl"] = "json",
+):
+    query = select(AuditEvent).where(AuditEvent.seq > after)
+    for column, value in ((AuditEvent.actor, user), (AuditEvent.unit, unit),
+                          (AuditEvent.action, action), (AuditEvent.object_id, object_id),
+                          (AuditEvent.decision, decision)):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at <= until)
+    rows = [_row(e) for e in session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
+    filters = {k: v for k, v in {"actor": user, "unit": unit, "action": action,
+                                 "object_id": object_id, "decision": decision,
+                                 "since": since, "until": until, "after": after}.items() if v}
+    trail.record(session, Event("audit:read", "audit", "", details={
+        "filters": filters, "format": format, "count": len(rows)}))
+    session.commit()
+    if format == "json":
+        return {"events": rows, "next_after": rows[-1]["seq"] if rows else after}
+    if format == "jsonl":
+        lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        return StreamingResponse(lines, media_type="application/x-ndjson", headers={
+            "Content-Disposition": 'attachment; filename="audit-events.jsonl"'})
+    return StreamingResponse(_csv(rows), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="audit-events.csv"'})
+
+
+def _csv(rows: list[dict]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+    buffer.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "details": json.dumps(row["details"], ensure_ascii=False)})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@router.get("/verify")
+def verify_chain(
+    session: SessionDep, store: StoreDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
+) -> dict:
+    result = verify(session, key=trail.key, anchors=read_anchors(store))
+    trail.record(session, Event("audit:verify", "audit", "", details={
+        "ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}))
+    session.commit()
+    return {"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq,
+            "problem": result.problem}
