@@ -19,7 +19,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from archive.db.session import make_engine, make_sessionmaker
 from archive.deps import client_address
 from archive.errors import ArchiveError
-from archive.routes import audit, auth, customers, dossiers, health, jobs, records, search
+from archive.routes import (
+    accounts,
+    audit,
+    auth,
+    customers,
+    dossiers,
+    health,
+    jobs,
+    records,
+    search,
+)
 from archive.services.audit import Anchorer, Event, append
 from archive.services.jobs import JobContext, Worker
 from archive.settings import Settings, get_settings
@@ -140,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    for module in (auth, customers, dossiers, records, jobs, search, audit, health):
+    for module in (auth, customers, dossiers, records, jobs, search, audit, accounts, health):
         app.include_router(module.router, prefix=API)
     _register_errors(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)

@@ -31,3 +31,6 @@ class Action(StrEnum):
     JOB_READ = "job:read"
     SEARCH = "search"
     AUDIT_READ = "audit:read"  # events, exports and chain verification
+    ACCOUNT_CREATE = "account:create"
+    ACCOUNT_DISABLE = "account:disable"
+    ROLE_ASSIGN = "role:assign"

@@ -29,6 +29,8 @@ USERS = {
     "clerk": ("staff", "xh", "内部"),
     "clerk_gs": ("staff", "gs", "内部"),
     "auditor": ("auditor", "root", "内部"),
+    "secadmin": ("security_admin", "root", "内部"),
+    "sysadmin": ("system_admin", "root", "内部"),
 }
 UNITS = [("hz", "杭州供电公司", "root"), ("xh", "西湖供电所", "hz"), ("gs", "拱墅供电所", "hz")]
 

@@ -62,6 +62,11 @@ class User(Base):
     clearance: Mapped[str] = mapped_column(String(8), default="内部")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Lockout after repeated failed logins, and revocation of every token issued so far.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_login_at: Mapped[datetime | None] = mapped_column()
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 

@@ -2,14 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from archive.deps import CurrentUser, SessionDep, SettingsDep, Trail, client_address
+from archive.deps import CurrentUser, SessionDep, SettingsDep, TrailDep, client_address
 from archive.errors import NotAuthenticated
 from archive.schemas import Me, Token
-from archive.services.accounts import authenticate, issue_token
-from archive.services.audit import Event
+from archive.services.accounts import (
+    AccountLocked,
+    authenticate,
+    get_user,
+    issue_token,
+    note_failed_login,
+    revoke_tokens,
+)
+from archive.services.audit import Event, Trail
 from policies import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -21,12 +28,18 @@ def token(
     session: SessionDep, settings: SettingsDep,
 ) -> Token:
     trail = Trail(request.app.state.audit_key, None, client_address(request))
+    name = form.username[:64]
     try:
         user = authenticate(session, username=form.username, password=form.password)
     except NotAuthenticated as exc:
         session.rollback()
-        trail.record(session, Event("login", "user", form.username[:64], decision="deny",
-                                    reason=exc.detail), username=form.username[:64])
+        locked_now = (not isinstance(exc, AccountLocked)
+                      and note_failed_login(session, username=form.username))
+        trail.record(session, Event("login", "user", name, decision="deny", reason=exc.detail),
+                     username=name)
+        if locked_now:
+            trail.record(session, Event("account:lock", "user", name,
+                                        reason="repeated failed logins"), username=name)
         session.commit()
         raise
     trail.record(session, Event("login", "user", user.username), username=user.username)
@@ -34,7 +47,17 @@ def token(
     return Token(access_token=issue_token(user, settings.auth))
 
 
+@router.post("/logout", status_code=204)
+def logout(actor: CurrentUser, session: SessionDep, trail: TrailDep) -> Response:
+    """Revoke every token of the caller (all their sessions end)."""
+    revoke_tokens(get_user(session, actor.username))
+    trail.record(session, Event("logout", "user", actor.username))
+    session.commit()
+    return Response(status_code=204)
+
+
 @router.get("/me", response_model=Me)
 def me(actor: CurrentUser) -> Me:
-    return Me(username=actor.username, role=actor.role, role_label=ROLE_LABELS[Role(actor.role)],
+    label = ROLE_LABELS[Role(actor.role)] if actor.role else "未分配角色"
+    return Me(username=actor.username, role=actor.role, role_label=label,
               unit=actor.unit_code, clearance=actor.clearance)

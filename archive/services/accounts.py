@@ -7,7 +7,7 @@ Public surface: :func:`ensure_root_unit`, :func:`add_unit`, :func:`add_user`,
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher
@@ -24,6 +24,8 @@ from policies import Role
 _hasher = PasswordHasher()
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MIN_PASSWORD_LENGTH = 10
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 # Verified against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -60,12 +62,12 @@ def add_user(
     session: Session, *, username: str, password: str, role: str, unit_code: str,
     clearance: str = "内部",
 ) -> User:
-    if role not in {r.value for r in Role}:
+    """A new account; ``role`` may be empty (an account that can do nothing yet)."""
+    if role and role not in {r.value for r in Role}:
         raise InvalidInput(f"unknown role {role}; one of {', '.join(r.value for r in Role)}")
     if clearance not in SECURITY_LEVELS:
         raise InvalidInput(f"clearance must be one of {', '.join(SECURITY_LEVELS)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password, username=username)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise Conflict(f"user {username} exists")
     unit = get_unit(session, unit_code)
@@ -76,20 +78,62 @@ def add_user(
     return user
 
 
+def check_password(password: str, *, username: str) -> None:
+    """口令规则: at least 10 characters of at least two kinds (letters, digits, other),
+    not containing the username."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    kinds = sum(any(test(c) for c in password)
+                for test in (str.isalpha, str.isdigit, lambda c: not c.isalnum()))
+    if kinds < 2:
+        raise InvalidInput("password must mix at least two of letters, digits and symbols")
+    if username and username.lower() in password.lower():
+        raise InvalidInput("password must not contain the username")
+
+
+class AccountLocked(NotAuthenticated):
+    pass
+
+
 def authenticate(session: Session, *, username: str, password: str) -> User:
+    """The user with these credentials; a successful login resets the failure count."""
     user = session.scalar(select(User).where(User.username == username))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
+        raise AccountLocked("account locked after repeated failed logins; try again later")
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         raise NotAuthenticated("wrong username or password") from None
     if user is None or not user.active:
         raise NotAuthenticated("wrong username or password")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
     return user
+
+
+def note_failed_login(session: Session, *, username: str) -> bool:
+    """Count a failed login; returns True when this failure locks the account."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        return False
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.failed_logins = 0
+        user.locked_until = utcnow() + LOCKOUT
+        return True
+    return False
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time here is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def issue_token(user: User, settings: AuthSettings) -> str:
     now = utcnow()
-    claims = {"sub": str(user.id), "iat": now,
+    claims = {"sub": str(user.id), "ver": user.token_version, "iat": now,
               "exp": now + timedelta(minutes=settings.token_minutes)}
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm)
 
@@ -99,11 +143,12 @@ def actor_from_token(session: Session, token: str, settings: AuthSettings) -> Ac
         claims = jwt.decode(token, settings.secret_key.get_secret_value(),
                             algorithms=[settings.algorithm], options={"require": ["exp", "sub"]})
         user_id = int(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+        version = int(claims.get("ver", -1))
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise NotAuthenticated("invalid or expired token") from None
     user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise NotAuthenticated("invalid or expired token")
+    if user is None or not user.active or user.token_version != version:
+        raise NotAuthenticated("invalid, expired or revoked token")
     return Actor(user_id=user.id, username=user.username, role=user.role,
                  unit_code=user.unit.code, unit_path=user.unit.path, clearance=user.clearance)
 
@@ -115,3 +160,44 @@ def actor_for(session: Session, username: str) -> Actor:
         raise NotFound(f"user {username} not found or disabled")
     return Actor(user_id=user.id, username=user.username, role=user.role,
                  unit_code=user.unit.code, unit_path=user.unit.path, clearance=user.clearance)
+
+
+def revoke_tokens(user: User) -> None:
+    """Every token issued to the user so far stops working."""
+    user.token_version += 1
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user {username} not found")
+    return user
+
+
+def set_active(session: Session, *, username: str, active: bool) -> User:
+    user = get_user(session, username)
+    user.active = active
+    if not active:
+        revoke_tokens(user)
+    return user
+
+
+def assign(
+    session: Session, *, actor: Actor, username: str, role: str, unit_code: str,
+    clearance: str,
+) -> User:
+    """Give a user their role, unit and clearance (安全管理员 only, never to themselves)."""
+    from archive.errors import PermissionDenied
+
+    if username == actor.username:
+        raise PermissionDenied("nobody assigns roles to themselves")
+    if role and role not in {r.value for r in Role}:
+        raise InvalidInput(f"unknown role {role}; one of {', '.join(r.value for r in Role)}")
+    if clearance not in SECURITY_LEVELS:
+        raise InvalidInput(f"clearance must be one of {', '.join(SECURITY_LEVELS)}")
+    user = get_user(session, username)
+    user.role = role
+    user.unit_id = get_unit(session, unit_code).id
+    user.clearance = clearance
+    revoke_tokens(user)  # the old grants ride in no token any more
+    return user

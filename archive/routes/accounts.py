@@ -1,0 +1,91 @@
+"""``/api/v1/accounts``: accounts (系统管理员) and their grants (安全管理员), kept apart."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from archive.db.models import User
+from archive.deps import SessionDep, TrailDep, allowed
+from archive.services.access import Actor
+from archive.services.accounts import add_user, assign, set_active
+from archive.services.audit import Event
+from policies import Action
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+
+
+class AccountCreate(BaseModel):
+    username: str = Field(pattern=r"^[A-Za-z0-9_.-]{2,64}$")
+    password: str
+
+
+class Grants(BaseModel):
+    role: str = Field(description="archivist|staff|auditor|security_admin|system_admin, or ''")
+    unit: str
+    clearance: str = "内部"
+
+
+class AccountPublic(BaseModel):
+    username: str
+    role: str
+    unit: str
+    clearance: str
+    active: bool
+
+
+def account_public(user: User) -> AccountPublic:
+    return AccountPublic(username=user.username, role=user.role, unit=user.unit.code,
+                         clearance=user.clearance, active=user.active)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
+def create(
+    body: AccountCreate, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_CREATE))],
+) -> AccountPublic:
+    """A new account with no role: only the security admin can give it one."""
+    from archive.services.accounts import get_unit
+
+    root = get_unit(session, actor.unit_path.strip("/").split("/")[0])
+    user = add_user(session, username=body.username, password=body.password, role="",
+                    unit_code=root.code, clearance="公开")
+    trail.record(session, Event("account:create", "user", user.username))
+    session.commit()
+    return account_public(user)
+
+
+@router.post("/{username}/disable", response_model=AccountPublic)
+def disable(
+    username: str, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_DISABLE))],
+) -> AccountPublic:
+    user = set_active(session, username=username, active=False)
+    trail.record(session, Event("account:disable", "user", username))
+    session.commit()
+    return account_public(user)
+
+
+@router.post("/{username}/enable", response_model=AccountPublic)
+def enable(
+    username: str, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_DISABLE))],
+) -> AccountPublic:
+    user = set_active(session, username=username, active=True)
+    trail.record(session, Event("account:enable", "user", username))
+    session.commit()
+    return account_public(user)
+
+
+@router.put("/{username}/grants", response_model=AccountPublic)
+def grants(
+    username: str, body: Grants, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.ROLE_ASSIGN))],
+) -> AccountPublic:
+    user = assign(session, actor=actor, username=username, role=body.role,
+                  unit_code=body.unit, clearance=body.clearance)
+    trail.record(session, Event("role:assign", "user", username, details=body.model_dump()))
+    session.commit()
+    return account_public(user)

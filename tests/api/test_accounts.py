@@ -1,0 +1,102 @@
+"""Accounts: lockout, revocation, and the separation of the three administrators (三员分立)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import documents
+from tests.factories import PASSWORD, create_customer, create_dossier, login, upload, wait_for_job
+
+
+@pytest.fixture(params=["embedded"])
+def backend_set(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def token(client, username: str, password: str):
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+def audited(client, **filters) -> list[dict]:
+    response = client.get("/api/v1/audit/events", params={"limit": 1000, **filters},
+                          headers=login(client, "auditor"))
+    return response.json()["events"]
+
+
+def test_repeated_failed_logins_lock_the_account(client) -> None:
+    for _ in range(5):
+        assert token(client, "clerk", "wrong-password-1").status_code == 401
+    locked = token(client, "clerk", PASSWORD)
+    assert locked.status_code == 401
+    assert "locked" in locked.json()["detail"]
+    assert token(client, "clerk_gs", PASSWORD).status_code == 200  # others are unaffected
+    locks = audited(client, action="account:lock")
+    assert [e["object_id"] for e in locks] == ["clerk"]
+    assert len(audited(client, action="login", actor="clerk", decision="deny")) == 6
+
+
+def test_logout_revokes_the_token(client) -> None:
+    headers = login(client, "clerk")
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_three_administrators_are_kept_apart(client) -> None:
+    sysadmin, secadmin = login(client, "sysadmin"), login(client, "secadmin")
+    created = client.post("/api/v1/accounts", headers=sysadmin,
+                          json={"username": "wangwu", "password": "new-user-pass-1"})
+    assert created.status_code == 201, created.text
+    assert created.json()["role"] == ""
+    newcomer = {"Authorization": "Bearer " + token(client, "wangwu", "new-user-pass-1")
+                .json()["access_token"]}
+    assert client.get("/api/v1/search", headers=newcomer).status_code == 403
+
+    grant = {"role": "staff", "unit": "xh", "clearance": "内部"}
+    # the system admin manages accounts but cannot grant
+    assert client.put("/api/v1/accounts/wangwu/grants", json=grant,
+                      headers=sysadmin).status_code == 403
+    # the security admin grants, but not to themselves, and creates no accounts
+    assert client.put("/api/v1/accounts/secadmin/grants", json={**grant, "role": "archivist"},
+                      headers=secadmin).status_code == 403
+    assert client.post("/api/v1/accounts", headers=secadmin,
+                       json={"username": "x1", "password": "new-user-pass-1"}).status_code == 403
+    assert client.put("/api/v1/accounts/wangwu/grants", json=grant,
+                      headers=secadmin).status_code == 200
+    # the grant revoked the newcomer's old token; a fresh one carries the role
+    assert client.get("/api/v1/search", headers=newcomer).status_code == 401
+    newcomer = {"Authorization": "Bearer " + token(client, "wangwu", "new-user-pass-1")
+                .json()["access_token"]}
+    assert client.get("/api/v1/search", headers=newcomer).status_code == 200
+
+    # disabling ends every session at once
+    assert client.post("/api/v1/accounts/wangwu/disable", headers=sysadmin).status_code == 200
+    assert client.get("/api/v1/search", headers=newcomer).status_code == 401
+    assert token(client, "wangwu", "new-user-pass-1").status_code == 401
+    assert [e["action"] for e in audited(client, object_id="wangwu")
+            if e["action"].startswith(("account:", "role:"))] == [
+        "account:create", "role:assign", "account:disable"]
+
+
+def test_administrators_read_no_content_and_no_audit_log(client) -> None:
+    archivist = login(client, "archivist")
+    create_customer(client, archivist, "3300012345")
+    dossier = create_dossier(client, archivist, "3300012345")
+    ids = upload(client, archivist, dossier["id"], documents.text_pdf(["供用电合同 第一条"])).json()
+    wait_for_job(client, archivist, ids["job_id"])
+    for admin in ("secadmin", "sysadmin"):
+        headers = login(client, admin)
+        for path in (f"/api/v1/records/{ids['record_id']}/content",
+                     f"/api/v1/records/{ids['record_id']}/text", "/api/v1/audit/events",
+                     "/api/v1/search"):
+            assert client.get(path, headers=headers).status_code == 403, (admin, path)
+
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("short-1", "at least 10"), ("onlyletterslong", "two of"), ("wangwu-secret-1", "username"),
+])
+def test_password_rules(client, password, message) -> None:
+    response = client.post("/api/v1/accounts", headers=login(client, "sysadmin"),
+                           json={"username": "wangwu", "password": password})
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
