@@ -20,6 +20,7 @@ from archive.db.models import AuditEvent
 from archive.deps import SessionDep, StoreDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event, read_anchors, verify
+from archive.services.masking import mask_text, mask_values, sees_personal_information
 from policies import Action
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -27,10 +28,14 @@ FIELDS = ("seq", "at", "actor", "role", "unit", "action", "object_type", "object
           "decision", "reason", "client", "details", "hash")
 
 
-def _row(event: AuditEvent) -> dict:
+def _row(event: AuditEvent, *, personal: bool) -> dict:
     values = {name: getattr(event, name) for name in FIELDS}
     values["at"] = event.at.isoformat()
-    values["details"] = json.loads(event.details or "{}")
+    details = json.loads(event.details or "{}")
+    # A query may hold an ID or phone number; the auditor sees it masked unless cleared.
+    values["details"] = details if personal else mask_values(details)
+    if not personal:
+        values["reason"] = mask_text(values["reason"])
     return values
 
 
@@ -59,7 +64,9 @@ def events(
         query = query.where(AuditEvent.at >= since)
     if until is not None:
         query = query.where(AuditEvent.at <= until)
-    rows = [_row(e) for e in session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
+    personal = sees_personal_information(actor.clearance)
+    rows = [_row(e, personal=personal)
+            for e in session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
     filters = {k: v for k, v in {"actor": user, "unit": unit, "action": action,
                                  "object_id": object_id, "decision": decision,
                                  "since": since, "until": until, "after": after}.items() if v}

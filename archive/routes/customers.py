@@ -10,14 +10,14 @@ from archive.schemas import CustomerCreate, CustomerPublic
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.filing import create_customer, get_customer
-from archive.services.masking import mask_id_number, mask_phone
+from archive.services.masking import mask_id_number, mask_phone, sees_personal_information
 from policies import Action
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
 def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
-    personal = actor.clearance == "受限"
+    personal = sees_personal_information(actor.clearance)
     return CustomerPublic(
         account=customer.account, name=customer.name, customer_class=customer.customer_class,
         voltage=customer.voltage, address=customer.address,

@@ -13,7 +13,7 @@ from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.filing import parse_doc_date
-from archive.services.masking import mask_text
+from archive.services.masking import mask_text, sees_personal_information
 from archive.services.records import (
     Upload,
     accept_upload,
@@ -112,7 +112,7 @@ def text(
     require_content_access(actor, record)
     trail.record(session, Event("record:text", "record", record_id))
     session.commit()
-    personal = actor.clearance == "受限"
+    personal = sees_personal_information(actor.clearance)
     return RecordText(pages=[
         PageText(number=p.number, text=p.text if personal else mask_text(p.text),
                  source=p.source, confidence=p.confidence)

@@ -1,6 +1,7 @@
 """Masking of personal information (个人信息) for users without clearance.
 
-Public surface: :func:`mask_phone`, :func:`mask_id_number`, :func:`mask_text`.
+Public surface: :func:`mask_phone`, :func:`mask_id_number`, :func:`mask_text`,
+:func:`mask_values`, :func:`sees_personal_information`.
 """
 
 from __future__ import annotations
@@ -30,3 +31,19 @@ def mask_text(text: str) -> str:
     text = _BANK_ACCOUNT.sub(lambda m: m.group(1) + "*" * (len(m.group(0)) - 8) + m.group(2),
                              text)
     return _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
+def mask_values(value: object) -> object:
+    """``mask_text`` applied to every string inside JSON-like data."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_values(v) for v in value]
+    return value
+
+
+def sees_personal_information(clearance: str) -> bool:
+    """Only the highest clearance (受限) reads personal information unmasked."""
+    return clearance == "受限"

@@ -10,7 +10,7 @@ from datetime import date
 
 from archive.errors import BackendUnavailable, InvalidInput
 from archive.services.access import Actor, clearance_allows
-from archive.services.masking import mask_text
+from archive.services.masking import mask_text, sees_personal_information
 from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable
 from search.errors import InvalidQuery
 
@@ -45,7 +45,7 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
         raise BackendUnavailable(f"search: {exc}") from exc
     except SearchError as exc:
         raise BackendUnavailable(f"search: {exc}") from exc
-    personal = actor.clearance == "受限"
+    personal = sees_personal_information(actor.clearance)
     hits = []
     for hit in result.hits:
         granted = clearance_allows(actor, hit.security_level)
