@@ -9,14 +9,14 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from archive.db.models import AuditEvent
+from archive.db.models import AuditEvent, User, utcnow
 from archive.deps import SessionDep, StoreDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event, read_anchors, verify
@@ -107,3 +107,50 @@ def verify_chain(
     session.commit()
     return {"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq,
             "problem": result.problem}
+
+
+@router.get("/stats")
+def stats(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict:
+    """访问统计: events per day, user and unit, split by decision."""
+    day = func.date(AuditEvent.at)
+    query = select(day, AuditEvent.actor, AuditEvent.unit, AuditEvent.decision,
+                   func.count()).group_by(day, AuditEvent.actor, AuditEvent.unit,
+                                          AuditEvent.decision)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at <= until)
+    table: dict[tuple[str, str, str], dict] = {}
+    for when, user, unit, decision, count in session.execute(query.order_by(day)):
+        row = table.setdefault((str(when), user, unit), {
+            "day": str(when), "actor": user, "unit": unit, "allow": 0, "deny": 0})
+        row[decision] = count
+    trail.record(session, Event("audit:stats", "audit", "", details={
+        "since": since, "until": until}))
+    session.commit()
+    return {"rows": list(table.values())}
+
+
+@router.get("/unused-accounts")
+def unused_accounts(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
+    days: Annotated[int, Query(ge=1, le=3650)] = 90,
+) -> dict:
+    """Active accounts that have not logged in for ``days`` days (or never)."""
+    cutoff = utcnow() - timedelta(days=days)
+    users = session.scalars(select(User).where(
+        User.active.is_(True),
+        (User.last_login_at.is_(None)) | (User.last_login_at < cutoff),
+    ).order_by(User.username)).all()
+    trail.record(session, Event("audit:unused-accounts", "audit", "", details={"days": days}))
+    session.commit()
+    return {"days": days, "accounts": [
+        {"username": u.username, "role": u.role, "unit": u.unit.code,
+         "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+        for u in users]}

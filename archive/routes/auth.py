@@ -10,6 +10,7 @@ from archive.errors import NotAuthenticated
 from archive.schemas import Me, Token
 from archive.services.accounts import (
     AccountLocked,
+    actor_for,
     authenticate,
     get_user,
     issue_token,
@@ -42,7 +43,8 @@ def token(
                                         reason="repeated failed logins"), username=name)
         session.commit()
         raise
-    trail.record(session, Event("login", "user", user.username), username=user.username)
+    Trail(trail.key, actor_for(session, user.username), trail.client).record(
+        session, Event("login", "user", user.username))
     session.commit()
     return Token(access_token=issue_token(user, settings.auth))
 

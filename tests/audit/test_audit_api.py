@@ -96,3 +96,19 @@ def test_tampering_shows_in_the_api(client, record) -> None:
         session.execute(sa.text("UPDATE audit_events SET actor = 'intruder' WHERE seq = 2"))
     verdict = client.get("/api/v1/audit/verify", headers=login(client, "auditor")).json()
     assert (verdict["ok"], verdict["first_bad_seq"]) == (False, 2)
+
+
+def test_access_statistics_and_unused_accounts(client, record) -> None:
+    clerk = login(client, "clerk")
+    client.get(f"/api/v1/records/{record}", headers=clerk)
+    client.get(f"/api/v1/records/{record}", headers=login(client, "clerk_gs"))
+    auditor = login(client, "auditor")
+    rows = client.get("/api/v1/audit/stats", headers=auditor).json()["rows"]
+    by_user = {(r["actor"], r["unit"]): r for r in rows}
+    assert by_user[("clerk", "xh")]["allow"] >= 2  # login and read
+    assert by_user[("clerk_gs", "gs")]["deny"] == 1
+    unused = client.get("/api/v1/audit/unused-accounts", params={"days": 30},
+                        headers=auditor).json()["accounts"]
+    names = [a["username"] for a in unused]
+    assert "secadmin" in names and "sysadmin" in names  # never logged in
+    assert "clerk" not in names and "auditor" not in names
