@@ -27,6 +27,7 @@ from archive.routes import (
     dossiers,
     health,
     jobs,
+    policies,
     records,
     search,
 )
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         app.state.store = make_store(settings.storage)
         app.state.search = make_search(settings.search)
-        app.state.authorizer = Authorizer()
+        app.state.authorizer = Authorizer(engine)
         app.state.audit_key = settings.audit.hmac_key.get_secret_value().encode()
         app.state.anchorer = Anchorer(app.state.sessions, app.state.store,
                                       settings.audit.anchor_seconds)
@@ -150,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    for module in (auth, customers, dossiers, records, jobs, search, audit, accounts, health):
+    for module in (auth, customers, dossiers, records, jobs, search, audit, accounts, policies,
+                   health):
         app.include_router(module.router, prefix=API)
     _register_errors(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)

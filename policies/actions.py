@@ -34,3 +34,4 @@ class Action(StrEnum):
     ACCOUNT_CREATE = "account:create"
     ACCOUNT_DISABLE = "account:disable"
     ROLE_ASSIGN = "role:assign"
+    POLICY_EDIT = "policy:edit"

@@ -113,7 +113,8 @@ def run_jobs(ctx: JobContext, console: Console, job_ids: list[str]) -> tuple[int
 def import_directory(
     settings: Settings, *, directory: Path, username: str, manifest: Path, console: Console,
 ) -> ImportSummary:
-    sessions = make_sessionmaker(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
     store = make_store(settings.storage)
     search = make_search(settings.search)
     summary = ImportSummary()
@@ -121,7 +122,7 @@ def import_directory(
     try:
         with sessions() as session:
             actor = actor_for(session, username)
-        require(Authorizer(), actor, Action.RECORD_CREATE)
+        require(Authorizer(engine), actor, Action.RECORD_CREATE)
         rows = read_manifest(manifest)
         with _progress(console) as progress:
             task = progress.add_task("归档 filing", total=len(rows))

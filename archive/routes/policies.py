@@ -1,0 +1,56 @@
+"""``/api/v1/policies``: the role → action rules, edited by the security admin only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from pydantic import BaseModel
+
+from archive.deps import SessionDep, TrailDep, allowed
+from archive.services.access import Actor
+from archive.services.audit import Event
+from archive.services.policy import add_rule, list_rules, remove_rule
+from policies import Action
+
+router = APIRouter(prefix="/policies", tags=["policies"])
+
+
+class Rule(BaseModel):
+    role: str
+    action: str
+
+
+@router.get("", response_model=list[Rule])
+def read(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
+) -> list[Rule]:
+    rules = [Rule(role=r, action=a) for r, a in list_rules(session)]
+    trail.record(session, Event("policy:read", "policy", ""))
+    session.commit()
+    return rules
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Rule)
+def add(
+    rule: Rule, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
+) -> Rule:
+    add_rule(session, role=rule.role, action=rule.action)
+    trail.record(session, Event("policy:add", "policy", f"{rule.role} {rule.action}"[:64],
+                                details=rule.model_dump()))
+    session.commit()
+    return rule
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+def remove(
+    role: str, action: str, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
+) -> Response:
+    remove_rule(session, role=role, action=action)
+    trail.record(session, Event("policy:remove", "policy", f"{role} {action}"[:64],
+                                details={"role": role, "action": action}))
+    session.commit()
+    return Response(status_code=204)
