@@ -1,0 +1,171 @@
+"""The authorisation matrix: every route × every role × own / parent / other unit × each
+security level, with the expected answer computed from the role table (the default policy)
+rather than written by hand. A second test fails when a route exists that the matrix does
+not cover. Borrow grants join the matrix with the borrowing issue."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from archive.db.session import make_engine, make_sessionmaker
+from archive.services.accounts import add_user
+from policies import Role
+from policies.enforcer import default_rules
+from policies.separation import covers
+from tests import documents
+from tests.factories import PASSWORD, create_customer, create_dossier, login, upload, wait_for_job
+
+RULES = [(role, action) for _, role, action in default_rules()]
+LEVELS = ("公开", "内部", "受限")
+# Where the matrix users sit relative to the objects, which belong to 西湖供电所 (xh).
+PLACES = {"own": "xh", "parent": "hz", "other": "gs"}
+CLEARANCE = "内部"  # so each record level is below, at and above the user's clearance
+
+
+def role_may(role: str, action: str) -> bool:
+    return any(r == role and covers(pattern, action) for r, pattern in RULES)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    action: str | None  # None: any signed-in user
+    scoped: bool  # the object belongs to a unit
+    level_checked: bool  # content: the record's level must be within the clearance
+    ok: int
+    call: Callable  # (client, headers, world, level) -> response
+
+
+def _unique_account() -> str:
+    return str(uuid.uuid4().int)[:12]
+
+
+ROUTES = [
+    Route("GET", "/api/v1/auth/me", None, False, False, 200,
+          lambda c, h, w, lv: c.get("/api/v1/auth/me", headers=h)),
+    Route("POST", "/api/v1/auth/logout", None, False, False, 204,
+          lambda c, h, w, lv: c.post("/api/v1/auth/logout", headers=h)),
+    Route("POST", "/api/v1/customers", "customer:create", True, False, 201,
+          lambda c, h, w, lv: c.post("/api/v1/customers", headers=h, json={
+              "account": _unique_account(), "name": "张伟", "customer_class": "低压",
+              "unit": "xh"})),
+    Route("GET", "/api/v1/customers/{account}", "customer:read", True, False, 200,
+          lambda c, h, w, lv: c.get(f"/api/v1/customers/{w['account']}", headers=h)),
+    Route("POST", "/api/v1/dossiers", "dossier:create", True, False, 201,
+          lambda c, h, w, lv: c.post("/api/v1/dossiers", headers=h, json={
+              "customer_account": w["account"], "category": "用电检查"})),
+    Route("GET", "/api/v1/dossiers/{dossier_id}", "dossier:read", True, False, 200,
+          lambda c, h, w, lv: c.get(f"/api/v1/dossiers/{w['dossier']}", headers=h)),
+    Route("POST", "/api/v1/records", "record:create", True, False, 202,
+          lambda c, h, w, lv: upload(c, h, w["dossier"],
+                                     documents.text_pdf([f"用电申请书 {uuid.uuid4()}"]),
+                                     doc_type="用电申请书", security_level=lv)),
+    Route("GET", "/api/v1/records/{record_id}", "record:read", True, False, 200,
+          lambda c, h, w, lv: c.get(f"/api/v1/records/{w['records'][lv]}", headers=h)),
+    Route("GET", "/api/v1/records/{record_id}/content", "record:content", True, True, 200,
+          lambda c, h, w, lv: c.get(f"/api/v1/records/{w['records'][lv]}/content",
+                                    headers=h)),
+    Route("GET", "/api/v1/records/{record_id}/text", "record:content", True, True, 200,
+          lambda c, h, w, lv: c.get(f"/api/v1/records/{w['records'][lv]}/text", headers=h)),
+    Route("GET", "/api/v1/jobs/{job_id}", "job:read", True, False, 200,
+          lambda c, h, w, lv: c.get(f"/api/v1/jobs/{w['jobs'][lv]}", headers=h)),
+    Route("GET", "/api/v1/search", "search", False, False, 200,
+          lambda c, h, w, lv: c.get("/api/v1/search", params={"q": "用电"}, headers=h)),
+    *(Route("GET", f"/api/v1/audit/{p}", "audit:read", False, False, 200,
+            lambda c, h, w, lv, p=p: c.get(f"/api/v1/audit/{p}", headers=h))
+      for p in ("events", "verify", "stats", "unused-accounts")),
+    Route("POST", "/api/v1/accounts", "account:create", False, False, 201,
+          lambda c, h, w, lv: c.post("/api/v1/accounts", headers=h, json={
+              "username": f"u{uuid.uuid4().hex[:8]}", "password": "matrix-pass-1"})),
+    Route("POST", "/api/v1/accounts/{username}/disable", "account:disable", False, False, 200,
+          lambda c, h, w, lv: c.post("/api/v1/accounts/target/disable", headers=h)),
+    Route("POST", "/api/v1/accounts/{username}/enable", "account:disable", False, False, 200,
+          lambda c, h, w, lv: c.post("/api/v1/accounts/target/enable", headers=h)),
+    Route("PUT", "/api/v1/accounts/{username}/grants", "role:assign", False, False, 200,
+          lambda c, h, w, lv: c.put("/api/v1/accounts/target/grants", headers=h, json={
+              "role": "staff", "unit": "gs", "clearance": "公开"})),
+    Route("GET", "/api/v1/policies", "policy:edit", False, False, 200,
+          lambda c, h, w, lv: c.get("/api/v1/policies", headers=h)),
+    Route("POST", "/api/v1/policies", "policy:edit", False, False, 201,
+          lambda c, h, w, lv: c.post("/api/v1/policies", headers=h, json={
+              "role": "archivist", "action": "maintenance:*"})),
+    Route("DELETE", "/api/v1/policies", "policy:edit", False, False, 204,
+          lambda c, h, w, lv: c.delete("/api/v1/policies", headers=h, params={
+              "role": "archivist", "action": "maintenance:*"})),
+]
+PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/healthz"),
+          ("GET", "/api/v1/readyz")}
+
+
+def expected(route: Route, role: str, place: str, level: str) -> int:
+    if route.action is not None and not role_may(role, route.action):
+        return 403
+    if route.scoped and place == "other":
+        return 404  # not disclosed
+    if route.level_checked and LEVELS.index(level) > LEVELS.index(CLEARANCE):
+        return 403
+    return route.ok
+
+
+@pytest.fixture(params=["embedded"])
+def backend_set(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def world(client, settings) -> dict:
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine).begin() as session:
+        for role, (place, unit) in itertools.product(Role, PLACES.items()):
+            add_user(session, username=f"{role.value}-{place}", password=PASSWORD,
+                     role=role.value, unit_code=unit, clearance=CLEARANCE)
+        add_user(session, username="target", password=PASSWORD, role="staff", unit_code="xh")
+    engine.dispose()
+    archivist = login(client, "archivist")
+    account = "3300012345"
+    create_customer(client, archivist, account, unit="xh")
+    dossier = create_dossier(client, archivist, account)["id"]
+    records, jobs = {}, {}
+    for level in LEVELS:
+        ids = upload(client, archivist, dossier, documents.text_pdf([f"用电申请书 密级 {level}"]),
+                     doc_type="用电申请书", security_level=level).json()
+        assert wait_for_job(client, archivist, ids["job_id"])["status"] == "done"
+        records[level], jobs[level] = ids["record_id"], ids["job_id"]
+    return {"account": account, "dossier": dossier, "records": records, "jobs": jobs}
+
+
+def test_every_route_for_every_role_unit_and_level(client, world) -> None:
+    tokens: dict[str, dict] = {}
+    failures = []
+    checked = 0
+    # Per user, routes run in table order, so each POST of a policy rule meets its DELETE.
+    for role, place, route in itertools.product(Role, PLACES, ROUTES):
+        username = f"{role.value}-{place}"
+        levels = LEVELS if route.scoped or route.level_checked else (CLEARANCE,)
+        for level in levels:
+            if route.path == "/api/v1/auth/logout" or username not in tokens:
+                tokens[username] = login(client, username)
+            response = route.call(client, tokens[username], world, level)
+            want = expected(route, role.value, place, level)
+            checked += 1
+            if response.status_code != want:
+                failures.append(f"{route.method} {route.path} as {username} on {level}: "
+                                f"got {response.status_code}, want {want}: {response.text[:120]}")
+            if route.path == "/api/v1/auth/logout":
+                tokens.pop(username)
+    assert not failures, f"{len(failures)} of {checked} checks failed:\n" + "\n".join(failures)
+    assert checked >= 500
+
+
+def test_the_matrix_covers_every_route(client) -> None:
+    served = {(method.upper(), path) for path, operations in client.app.openapi()["paths"].items()
+              for method in operations}
+    covered = {(r.method, r.path) for r in ROUTES} | PUBLIC
+    assert served - covered == set(), "routes missing from the authorisation matrix"
+    assert covered - served == set(), "matrix rows for routes that no longer exist"
