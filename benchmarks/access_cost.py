@@ -1,0 +1,98 @@
+"""What authorisation and audit cost per request.
+
+Runs the same requests (record metadata, page text, a search) against one embedded app,
+interleaving two variants in one run so machine noise hits both alike:
+
+- ``full``: the Casbin decision (with its policy-version check) and the audit append
+  (HMAC chain, row lock) in the request's transaction, as in production;
+- ``off``: both replaced by no-ops for the duration of the request.
+
+Authentication (token check and user lookup) runs in both. Prints medians and p95 in ms.
+
+    python -m benchmarks.access_cost [--requests 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+import archive.services.audit
+from archive.app import create_app
+from archive.settings import Settings
+from policies.enforcer import Authorizer
+from tests import documents
+from tests.factories import bootstrap, create_customer, create_dossier, login, upload, wait_for_job
+
+
+@contextmanager
+def switched_off():
+    allows, record = Authorizer.allows, archive.services.audit.Trail.record
+    Authorizer.allows = lambda self, role, action: True  # type: ignore[method-assign]
+    archive.services.audit.Trail.record = lambda self, *a, **k: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Authorizer.allows = allows  # type: ignore[method-assign]
+        archive.services.audit.Trail.record = record  # type: ignore[method-assign]
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp) / "var", worker_poll_seconds=0.1)
+        bootstrap(settings)
+        with TestClient(create_app(settings)) as client:
+            archivist = login(client, "archivist")
+            create_customer(client, archivist, "3300012345")
+            dossier = create_dossier(client, archivist, "3300012345")["id"]
+            ids = upload(client, archivist, dossier, documents.text_pdf(
+                ["供用电合同 第八条 用电人窃电的，供电人有权中止供电"])).json()
+            wait_for_job(client, archivist, ids["job_id"])
+            clerk = login(client, "clerk")
+            record = ids["record_id"]
+            requests = {
+                "GET /records/{id}": lambda: client.get(f"/api/v1/records/{record}",
+                                                        headers=clerk),
+                "GET /records/{id}/text": lambda: client.get(f"/api/v1/records/{record}/text",
+                                                             headers=clerk),
+                "GET /search?q=窃电": lambda: client.get("/api/v1/search",
+                                                        params={"q": "窃电"}, headers=clerk),
+            }
+            print(f"{'request':<24}{'variant':<8}{'median ms':>10}{'p95 ms':>10}")
+            for name, call in requests.items():
+                timings: dict[str, list[float]] = {"full": [], "off": []}
+                for _ in range(20):  # warm up both paths
+                    call()
+                for i in range(args.requests * 2):
+                    variant = "full" if i % 2 == 0 else "off"
+                    started = time.perf_counter()
+                    if variant == "off":
+                        with switched_off():
+                            response = call()
+                    else:
+                        response = call()
+                    timings[variant].append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, response.text
+                for variant, values in timings.items():
+                    print(f"{name:<24}{variant:<8}{statistics.median(values):>10.2f}"
+                          f"{p95(values):>10.2f}")
+                extra = statistics.median(timings["full"]) - statistics.median(timings["off"])
+                print(f"{'':<24}{'cost':<8}{extra:>10.2f}"
+                      f"{p95(timings['full']) - p95(timings['off']):>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
