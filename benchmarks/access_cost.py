@@ -9,7 +9,9 @@ interleaving two variants in one run so machine noise hits both alike:
 
 Authentication (token check and user lookup) runs in both. Prints medians and p95 in ms.
 
-    python -m benchmarks.access_cost [--requests 300]
+    python -m benchmarks.access_cost [--requests 300] [--backends embedded|services]
+
+``services`` uses PostgreSQL, MinIO and Elasticsearch from ``scripts/services.sh env``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,17 @@ from fastapi.testclient import TestClient
 
 import archive.services.audit
 from archive.app import create_app
-from archive.settings import Settings
 from policies.enforcer import Authorizer
 from tests import documents
-from tests.factories import bootstrap, create_customer, create_dossier, login, upload, wait_for_job
+from tests.factories import (
+    bootstrap,
+    create_customer,
+    create_dossier,
+    login,
+    make_settings,
+    upload,
+    wait_for_job,
+)
 
 
 @contextmanager
@@ -50,9 +59,9 @@ def p95(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--backends", choices=("embedded", "services"), default="embedded")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "var", worker_poll_seconds=0.1)
+    with tempfile.TemporaryDirectory() as tmp, make_settings(args.backends, Path(tmp)) as settings:
         bootstrap(settings)
         with TestClient(create_app(settings)) as client:
             archivist = login(client, "archivist")
@@ -71,6 +80,7 @@ def main() -> None:
                 "GET /search?q=窃电": lambda: client.get("/api/v1/search",
                                                         params={"q": "窃电"}, headers=clerk),
             }
+            print(f"backends: {args.backends}, {args.requests} requests per variant")
             print(f"{'request':<24}{'variant':<8}{'median ms':>10}{'p95 ms':>10}")
             for name, call in requests.items():
                 timings: dict[str, list[float]] = {"full": [], "off": []}
