@@ -84,6 +84,8 @@ def users_add(
     role: Annotated[str, typer.Option(help="archivist|staff|auditor|security_admin|system_admin")],
     unit: Annotated[str, typer.Option(help="code of the user's unit")],
     clearance: Annotated[str, typer.Option(help="公开|内部|受限")] = "内部",
+    personal_info: Annotated[bool, typer.Option(
+        help="may read phone, ID and bank account numbers unmasked")] = False,
 ) -> None:
     """Add a user; the password is read from standard input."""
     from archive.errors import ArchiveError
@@ -96,7 +98,7 @@ def users_add(
     try:
         with _sessions().begin() as session:
             add_user(session, username=name, password=password, role=role, unit_code=unit,
-                     clearance=clearance)
+                     clearance=clearance, personal_info=personal_info)
     except ArchiveError as exc:
         raise _fail(exc.detail) from None
     console.print(f"user {name} added as {role} in {unit}")

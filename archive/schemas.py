@@ -19,6 +19,7 @@ class Me(BaseModel):
     role_label: str
     unit: str
     clearance: str
+    personal_info: bool
 
 
 class CustomerCreate(BaseModel):

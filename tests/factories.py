@@ -102,7 +102,7 @@ def bootstrap(settings: Settings) -> None:
             add_unit(session, code=code, name=name, parent_code=parent)
         for username, (role, unit, clearance) in USERS.items():
             add_user(session, username=username, password=PASSWORD, role=role, unit_code=unit,
-                     clearance=clearance)
+                     clearance=clearance, personal_info=username == "archivist")
     engine.dispose()
 
 

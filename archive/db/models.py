@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -60,6 +61,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     clearance: Mapped[str] = mapped_column(String(8), default="内部")
+    # 个人信息 clearance: reads phone, ID and bank account numbers unmasked.
+    personal_info: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Lockout after repeated failed logins, and revocation of every token issued so far.

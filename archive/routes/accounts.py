@@ -26,6 +26,7 @@ class Grants(BaseModel):
     role: str = Field(description="archivist|staff|auditor|security_admin|system_admin, or ''")
     unit: str
     clearance: str = "内部"
+    personal_info: bool = Field(False, description="may read personal information unmasked")
 
 
 class AccountPublic(BaseModel):
@@ -33,12 +34,14 @@ class AccountPublic(BaseModel):
     role: str
     unit: str
     clearance: str
+    personal_info: bool
     active: bool
 
 
 def account_public(user: User) -> AccountPublic:
     return AccountPublic(username=user.username, role=user.role, unit=user.unit.code,
-                         clearance=user.clearance, active=user.active)
+                         clearance=user.clearance, personal_info=user.personal_info,
+                         active=user.active)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
@@ -85,7 +88,8 @@ def grants(
     actor: Annotated[Actor, Depends(allowed(Action.ROLE_ASSIGN))],
 ) -> AccountPublic:
     user = assign(session, actor=actor, username=username, role=body.role,
-                  unit_code=body.unit, clearance=body.clearance)
+                  unit_code=body.unit, clearance=body.clearance,
+                  personal_info=body.personal_info)
     trail.record(session, Event("role:assign", "user", username, details=body.model_dump()))
     session.commit()
     return account_public(user)

@@ -64,7 +64,7 @@ def events(
         query = query.where(AuditEvent.at >= since)
     if until is not None:
         query = query.where(AuditEvent.at <= until)
-    personal = sees_personal_information(actor.clearance)
+    personal = sees_personal_information(actor)
     rows = [_row(e, personal=personal)
             for e in session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
     filters = {k: v for k, v in {"actor": user, "unit": unit, "action": action,

@@ -62,4 +62,5 @@ def logout(actor: CurrentUser, session: SessionDep, trail: TrailDep) -> Response
 def me(actor: CurrentUser) -> Me:
     label = ROLE_LABELS[Role(actor.role)] if actor.role else "未分配角色"
     return Me(username=actor.username, role=actor.role, role_label=label,
-              unit=actor.unit_code, clearance=actor.clearance)
+              unit=actor.unit_code, clearance=actor.clearance,
+              personal_info=actor.personal_info)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 
 
 def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
-    personal = sees_personal_information(actor.clearance)
+    personal = sees_personal_information(actor)
     return CustomerPublic(
         account=customer.account, name=customer.name, customer_class=customer.customer_class,
         voltage=customer.voltage, address=customer.address,

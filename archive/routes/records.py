@@ -112,7 +112,7 @@ def text(
     require_content_access(actor, record)
     trail.record(session, Event("record:text", "record", record_id))
     session.commit()
-    personal = sees_personal_information(actor.clearance)
+    personal = sees_personal_information(actor)
     return RecordText(pages=[
         PageText(number=p.number, text=p.text if personal else mask_text(p.text),
                  source=p.source, confidence=p.confidence)

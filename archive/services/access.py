@@ -25,6 +25,7 @@ class Actor:
     unit_code: str
     unit_path: str
     clearance: str
+    personal_info: bool = False  # may read personal information unmasked
 
 
 def require(authorizer: Authorizer, actor: Actor, action: str) -> None:

@@ -60,7 +60,7 @@ def add_unit(session: Session, *, code: str, name: str, parent_code: str) -> Uni
 
 def add_user(
     session: Session, *, username: str, password: str, role: str, unit_code: str,
-    clearance: str = "内部",
+    clearance: str = "内部", personal_info: bool = False,
 ) -> User:
     """A new account; ``role`` may be empty (an account that can do nothing yet)."""
     if role and role not in {r.value for r in Role}:
@@ -72,7 +72,8 @@ def add_user(
         raise Conflict(f"user {username} exists")
     unit = get_unit(session, unit_code)
     user = User(username=username, password_hash=_hasher.hash(password), role=role,
-                unit_id=unit.id, clearance=clearance, active=True)
+                unit_id=unit.id, clearance=clearance, personal_info=personal_info,
+                active=True)
     session.add(user)
     session.flush()
     return user
@@ -149,8 +150,13 @@ def actor_from_token(session: Session, token: str, settings: AuthSettings) -> Ac
     user = session.get(User, user_id)
     if user is None or not user.active or user.token_version != version:
         raise NotAuthenticated("invalid, expired or revoked token")
+    return _actor(user)
+
+
+def _actor(user: User) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=user.role,
-                 unit_code=user.unit.code, unit_path=user.unit.path, clearance=user.clearance)
+                 unit_code=user.unit.code, unit_path=user.unit.path, clearance=user.clearance,
+                 personal_info=user.personal_info)
 
 
 def actor_for(session: Session, username: str) -> Actor:
@@ -158,8 +164,7 @@ def actor_for(session: Session, username: str) -> Actor:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         raise NotFound(f"user {username} not found or disabled")
-    return Actor(user_id=user.id, username=user.username, role=user.role,
-                 unit_code=user.unit.code, unit_path=user.unit.path, clearance=user.clearance)
+    return _actor(user)
 
 
 def revoke_tokens(user: User) -> None:
@@ -184,7 +189,7 @@ def set_active(session: Session, *, username: str, active: bool) -> User:
 
 def assign(
     session: Session, *, actor: Actor, username: str, role: str, unit_code: str,
-    clearance: str,
+    clearance: str, personal_info: bool = False,
 ) -> User:
     """Give a user their role, unit and clearance (安全管理员 only, never to themselves)."""
     from archive.errors import PermissionDenied
@@ -199,5 +204,6 @@ def assign(
     user.role = role
     user.unit_id = get_unit(session, unit_code).id
     user.clearance = clearance
+    user.personal_info = personal_info
     revoke_tokens(user)  # the old grants ride in no token any more
     return user

@@ -56,7 +56,8 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
         for username, (role, unit, clearance, _) in DEMO_USERS.items():
             if session.scalar(select(User).where(User.username == username)) is None:
                 add_user(session, username=username, password=password, role=role,
-                         unit_code=unit, clearance=clearance)
+                         unit_code=unit, clearance=clearance,
+                         personal_info=username == "dangan")
         actor = actor_for(session, "dangan")
         people = make_customers(customers + 1, seed=SEED)
         for index, person in enumerate(people):

@@ -7,6 +7,10 @@ Public surface: :func:`mask_phone`, :func:`mask_id_number`, :func:`mask_text`,
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archive.services.access import Actor
 
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -44,6 +48,6 @@ def mask_values(value: object) -> object:
     return value
 
 
-def sees_personal_information(clearance: str) -> bool:
-    """Only the highest clearance (受限) reads personal information unmasked."""
-    return clearance == "受限"
+def sees_personal_information(actor: Actor) -> bool:
+    """Only holders of the personal-information clearance read it unmasked."""
+    return actor.personal_info

@@ -45,7 +45,7 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
         raise BackendUnavailable(f"search: {exc}") from exc
     except SearchError as exc:
         raise BackendUnavailable(f"search: {exc}") from exc
-    personal = sees_personal_information(actor.clearance)
+    personal = sees_personal_information(actor)
     hits = []
     for hit in result.hits:
         granted = clearance_allows(actor, hit.security_level)

@@ -83,3 +83,21 @@ def test_audit_exports_mask_personal_information(client, records) -> None:
         body = client.get("/api/v1/audit/events", params={"action": "search", "format": fmt},
                           headers=auditor).text
         assert "330106********3456" in body and "330106199001013456" not in body, fmt
+
+
+def test_personal_information_needs_its_own_clearance(client, records, settings) -> None:
+    """GIVEN a user cleared for 受限 records but without the personal-information clearance
+    THEN they read restricted text, with personal numbers masked."""
+    from archive.db.session import make_engine, make_sessionmaker
+    from archive.services.accounts import add_user
+    from tests.factories import PASSWORD
+
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine).begin() as session:
+        add_user(session, username="senior", password=PASSWORD, role="staff", unit_code="xh",
+                 clearance="受限")
+    engine.dispose()
+    senior = login(client, "senior")
+    page = client.get(f"/api/v1/records/{records['受限']}/text",
+                      headers=senior).json()["pages"][0]["text"]
+    assert "330106********3456" in page and "330106199001013456" not in page

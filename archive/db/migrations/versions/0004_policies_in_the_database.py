@@ -48,8 +48,10 @@ def upgrade() -> None:
     op.bulk_insert(
         rules,
         [
-            {"ptype": ptype, **{f"v{i}": (values[i] if i < len(values) else None)
-                                for i in range(6)}}
+            {
+                "ptype": ptype,
+                **{f"v{i}": (values[i] if i < len(values) else None) for i in range(6)},
+            }
             for ptype, *values in default_rules()
         ],
     )
