@@ -8,6 +8,7 @@ Public surface: ``SessionDep``, ``StoreDep``, ``SearchDep``, ``SettingsDep``,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -70,7 +71,8 @@ def current_user(
         raise NotAuthenticated("a bearer token is required")
     state = _state(request)
     with state.sessions() as session:
-        actor = actor_from_token(session, token, state.settings.auth)
+        actor = replace(actor_from_token(session, token, state.settings.auth),
+                        authorizer=state.authorizer)
     # Kept for the error handlers, which audit denials on the actor's behalf.
     request.state.actor = actor
     return actor

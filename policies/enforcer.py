@@ -6,8 +6,8 @@ bumps ``policy_version``, and every process reloads its rules before the next de
 once it sees a newer version. Without an engine (tests of the model itself) the rules come
 from ``default_policy.csv``, which also seeds the database.
 
-Public surface: :class:`Authorizer` (``allows(role, action)``), :func:`unit_reaches`,
-:func:`default_rules`.
+Public surface: :class:`Authorizer` (``allows(user, unit_path, action)``,
+``domains(user, action)``), :func:`unit_reaches`, :func:`default_rules`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def default_rules(path: Path = POLICY_PATH) -> list[tuple[str, ...]]:
 
 
 class Authorizer:
-    """Answers whether a role may perform an action; thread-safe."""
+    """Answers whether a user may perform an action in a unit; thread-safe."""
 
     def __init__(self, engine: Engine | None = None, model_path: Path = MODEL_PATH) -> None:
         self._lock = threading.Lock()
@@ -42,9 +42,14 @@ class Authorizer:
         else:
             from casbin_sqlalchemy_adapter import Adapter
 
-            adapter = Adapter(engine, create_all_models=False)
+            # Policy loads are bare reads: they must not queue behind a request's own
+            # transaction (on SQLite every transaction holds the write lock).
+            adapter = Adapter(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                              create_all_models=False)
             self._enforcer = casbin.Enforcer(str(model_path), adapter)
             self._version = self._current_version()
+        self._enforcer.add_named_domain_matching_func("g", unit_reaches_grant)
+        self._enforcer.build_role_links()
 
     def _current_version(self) -> int | None:
         assert self._engine is not None
@@ -61,17 +66,24 @@ class Authorizer:
             self._enforcer.load_policy()
             self._version = version
 
-    def allows(self, role: str, action: str) -> bool:
-        if not role:
-            return False
+    def allows(self, user: str, unit_path: str, action: str) -> bool:
         with self._lock:
             self._refresh()
-            return bool(self._enforcer.enforce(role, action))
+            return bool(self._enforcer.enforce(user, unit_path, action))
 
-    def actions_of(self, role: str) -> list[str]:
+    def domains(self, user: str, action: str) -> tuple[str, ...]:
+        """The unit paths where ``user`` holds a role that allows ``action`` (each reaching
+        its subtree)."""
         with self._lock:
             self._refresh()
-            return [row[1] for row in self._enforcer.get_filtered_policy(0, role)]
+            grants = self._enforcer.get_filtered_grouping_policy(0, user)
+            return tuple(sorted({unit for _, role, unit in grants
+                                 if self._enforcer.enforce(user, unit, action)}))
+
+
+def unit_reaches_grant(request_unit_path: str, grant_unit_path: str) -> bool:
+    """Casbin domain matcher: a grant on a unit answers for the unit and its subtree."""
+    return request_unit_path.startswith(grant_unit_path)
 
 
 def unit_reaches(user_unit_path: str, object_unit_path: str) -> bool:

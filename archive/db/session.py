@@ -34,6 +34,10 @@ def make_engine(url: str) -> Engine:
             # Nearly every transaction appends to the audit chain. A deferred SQLite
             # transaction that read first cannot take the write lock once another has
             # committed (SQLITE_BUSY_SNAPSHOT); taking it up front makes writers queue.
+            # Connections asked for AUTOCOMMIT (bare reads such as policy loading) take no
+            # lock, so they never wait on a request's own transaction.
+            if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                return
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine

@@ -82,7 +82,8 @@ def content(
     record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
-    record = get_record(session, actor=actor, record_id=record_id)
+    record = get_record(session, actor=actor, record_id=record_id,
+                        action=Action.RECORD_CONTENT)
     require_content_access(actor, record)
     trail.record(session, Event("record:content", "record", record_id))
     session.commit()
@@ -108,7 +109,8 @@ def text(
     record_id: str, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> RecordText:
-    record = get_record(session, actor=actor, record_id=record_id)
+    record = get_record(session, actor=actor, record_id=record_id,
+                        action=Action.RECORD_CONTENT)
     require_content_access(actor, record)
     trail.record(session, Event("record:text", "record", record_id))
     session.commit()

@@ -6,7 +6,8 @@ Public surface: :class:`Actor`, :func:`require`, :func:`require_unit`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from archive.errors import NotFound, PermissionDenied
 from policies import Authorizer, unit_reaches
@@ -26,18 +27,35 @@ class Actor:
     unit_path: str
     clearance: str
     personal_info: bool = False  # may read personal information unmasked
+    # The policy decision point the actor's object checks go to (policies.Authorizer).
+    authorizer: Any = field(default=None, compare=False, repr=False)
 
 
 def require(authorizer: Authorizer, actor: Actor, action: str) -> None:
-    if not authorizer.allows(actor.role, action):
-        raise PermissionDenied(f"role {actor.role} may not {action}")
+    """The actor holds ``action`` in at least one unit (objects are checked on their own)."""
+    if not authorizer.domains(actor.username, action):
+        raise PermissionDenied(f"{actor.username} ({actor.role or 'no role'}) may not {action}")
 
 
-def require_unit(actor: Actor, unit_path: str, what: str) -> None:
-    """Objects outside the actor's units are answered as missing, not as forbidden,
-    so their existence is not disclosed."""
-    if not unit_reaches(actor.unit_path, unit_path):
+def require_unit(actor: Actor, unit_path: str, what: str, action: str) -> None:
+    """The actor may perform ``action`` on an object of that unit. Objects the actor cannot
+    reach are answered as missing, not as forbidden, so their existence is not disclosed.
+
+    Without an authorizer (services driven directly, e.g. in unit tests) the actor's own
+    unit subtree decides."""
+    if actor.authorizer is not None:
+        reach = actor.authorizer.allows(actor.username, unit_path, action)
+    else:
+        reach = unit_reaches(actor.unit_path, unit_path)
+    if not reach:
         raise NotFound(f"{what} not found")
+
+
+def search_units(actor: Actor) -> tuple[str, ...]:
+    """The unit subtrees the actor may search."""
+    if actor.authorizer is not None:
+        return actor.authorizer.domains(actor.username, "search")
+    return (actor.unit_path,)
 
 
 def clearance_allows(actor: Actor, security_level: str) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from archive.db.models import Unit, User, utcnow
 from archive.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from archive.services.access import SECURITY_LEVELS, Actor
+from archive.services.policy import set_grant
 from archive.settings import AuthSettings
 from policies import Role
 
@@ -76,6 +77,7 @@ def add_user(
                 active=True)
     session.add(user)
     session.flush()
+    set_grant(session, username=username, role=role, unit_path=unit.path)
     return user
 
 
@@ -201,8 +203,10 @@ def assign(
     if clearance not in SECURITY_LEVELS:
         raise InvalidInput(f"clearance must be one of {', '.join(SECURITY_LEVELS)}")
     user = get_user(session, username)
+    unit = get_unit(session, unit_code)
     user.role = role
-    user.unit_id = get_unit(session, unit_code).id
+    user.unit_id = unit.id
+    set_grant(session, username=username, role=role, unit_path=unit.path)
     user.clearance = clearance
     user.personal_info = personal_info
     revoke_tokens(user)  # the old grants ride in no token any more

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -120,9 +120,10 @@ def import_directory(
     summary = ImportSummary()
     job_ids: list[str] = []
     try:
+        authorizer = Authorizer(engine)
         with sessions() as session:
-            actor = actor_for(session, username)
-        require(Authorizer(engine), actor, Action.RECORD_CREATE)
+            actor = replace(actor_for(session, username), authorizer=authorizer)
+        require(authorizer, actor, Action.RECORD_CREATE)
         rows = read_manifest(manifest)
         with _progress(console) as progress:
             task = progress.add_task("归档 filing", total=len(rows))

@@ -10,6 +10,7 @@ Public surface: :func:`load_demo`, ``DEMO_USERS``.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -26,6 +27,7 @@ from archive.services.batch import file_document, run_jobs
 from archive.services.filing import create_customer
 from archive.services.jobs import JobContext
 from archive.settings import Settings
+from policies import Authorizer
 from search import make_search
 from storage import make_store
 
@@ -58,7 +60,7 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
                 add_user(session, username=username, password=password, role=role,
                          unit_code=unit, clearance=clearance,
                          personal_info=username == "dangan")
-        actor = actor_for(session, "dangan")
+        actor = replace(actor_for(session, "dangan"), authorizer=Authorizer(engine))
         people = make_customers(customers + 1, seed=SEED)
         for index, person in enumerate(people):
             if session.scalar(select(Customer).where(Customer.account == person.account)):

@@ -43,7 +43,7 @@ def create_customer(
     if phone and not _PHONE.match(phone):
         raise InvalidInput("phone is not a phone number")
     owner = get_unit(session, unit)
-    require_unit(actor, owner.path, f"unit {unit}")
+    require_unit(actor, owner.path, f"unit {unit}", "customer:create")
     if session.scalar(select(Customer.id).where(Customer.account == account)) is not None:
         raise Conflict(f"customer {account} exists")
     customer = Customer(account=account, name=name.strip(), customer_class=customer_class,
@@ -54,11 +54,13 @@ def create_customer(
     return customer
 
 
-def get_customer(session: Session, *, actor: Actor, account: str) -> Customer:
+def get_customer(
+    session: Session, *, actor: Actor, account: str, action: str = "customer:read",
+) -> Customer:
     customer = session.scalar(select(Customer).where(Customer.account == account))
     if customer is None:
         raise NotFound(f"customer {account} not found")
-    require_unit(actor, customer.unit.path, f"customer {account}")
+    require_unit(actor, customer.unit.path, f"customer {account}", action)
     return customer
 
 
@@ -91,7 +93,8 @@ def create_dossier(
         raise InvalidInput(f"category must be one of {'、'.join(CATEGORIES)}")
     if security_level not in SECURITY_LEVELS:
         raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
-    customer = get_customer(session, actor=actor, account=customer_account)
+    customer = get_customer(session, actor=actor, account=customer_account,
+                            action="dossier:create")
     owner = customer.unit
     if unit is not None and unit != owner.code:
         raise InvalidInput(f"a dossier belongs to the unit that owns the customer ({owner.code})")
@@ -107,11 +110,13 @@ def create_dossier(
     return dossier
 
 
-def get_dossier(session: Session, *, actor: Actor, dossier_id: str) -> Dossier:
+def get_dossier(
+    session: Session, *, actor: Actor, dossier_id: str, action: str = "dossier:read",
+) -> Dossier:
     dossier = session.get(Dossier, dossier_id)
     if dossier is None:
         raise NotFound(f"dossier {dossier_id} not found")
-    require_unit(actor, dossier.unit.path, f"dossier {dossier_id}")
+    require_unit(actor, dossier.unit.path, f"dossier {dossier_id}", action)
     return dossier
 
 

@@ -39,7 +39,7 @@ def get_job(session: Session, *, actor: Actor, job_id: str) -> Job:
         raise NotFound(f"job {job_id} not found")
     record = session.get(Record, job.record_id)
     assert record is not None
-    require_unit(actor, record.dossier.unit.path, f"job {job_id}")
+    require_unit(actor, record.dossier.unit.path, f"job {job_id}", "job:read")
     return job
 
 

@@ -1,7 +1,8 @@
 """Editing the access policy (安全管理员): rules as (role, action), guarded by the
 separation of duties, audited, and seen by every process at once.
 
-Public surface: :func:`list_rules`, :func:`add_rule`, :func:`remove_rule`.
+Public surface: :func:`list_rules`, :func:`add_rule`, :func:`remove_rule`,
+:func:`set_grant` (a user's role in a unit, as a Casbin ``g`` row).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _ACTION = re.compile(r"^[a-z]+(:[a-z*]+)?$")
 
 
 def list_rules(session: Session) -> list[tuple[str, str]]:
+    """The p rules (role, action)."""
     return [(r.v0 or "", r.v1 or "") for r in session.scalars(
         select(PolicyRule).where(PolicyRule.ptype == "p").order_by(PolicyRule.v0, PolicyRule.v1))]
 
@@ -56,4 +58,13 @@ def remove_rule(session: Session, *, role: str, action: str) -> None:
         PolicyRule.ptype == "p", PolicyRule.v0 == role, PolicyRule.v1 == action)).rowcount
     if not removed:
         raise NotFound(f"{role} holds no rule {action}")
+    _bump(session)
+
+
+def set_grant(session: Session, *, username: str, role: str, unit_path: str) -> None:
+    """Make ``role`` in ``unit_path`` the user's only grant (none if ``role`` is empty)."""
+    session.execute(delete(PolicyRule).where(PolicyRule.ptype == "g",
+                                             PolicyRule.v0 == username))
+    if role:
+        session.add(PolicyRule(ptype="g", v0=username, v1=role, v2=unit_path))
     _bump(session)

@@ -109,7 +109,8 @@ def accept_upload(
     if not upload.title.strip() or len(upload.title) > 500:
         raise InvalidInput("title is required (at most 500 characters)")
     with sessions() as session:
-        dossier = get_dossier(session, actor=actor, dossier_id=upload.dossier_id)
+        dossier = get_dossier(session, actor=actor, dossier_id=upload.dossier_id,
+                              action="record:create")
     spool_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=spool_dir) as tmp:
         path = Path(tmp) / "upload"
@@ -161,11 +162,13 @@ def _forget_object(store: ObjectStore, key: str) -> None:
         log.exception("could not remove %s after a failed upload; remove it by hand", key)
 
 
-def get_record(session: Session, *, actor: Actor, record_id: str) -> Record:
+def get_record(
+    session: Session, *, actor: Actor, record_id: str, action: str = "record:read",
+) -> Record:
     record = session.get(Record, record_id)
     if record is None:
         raise NotFound(f"record {record_id} not found")
-    require_unit(actor, record.dossier.unit.path, f"record {record_id}")
+    require_unit(actor, record.dossier.unit.path, f"record {record_id}", action)
     return record
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from archive.errors import BackendUnavailable, InvalidInput
-from archive.services.access import Actor, clearance_allows
+from archive.services.access import Actor, clearance_allows, search_units
 from archive.services.masking import mask_text, sees_personal_information
 from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable
 from search.errors import InvalidQuery
@@ -35,7 +35,7 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
         q=params.q, customer=params.customer, doc_type=params.doc_type,
         category=params.category, unit=params.unit, date_from=params.date_from,
         date_to=params.date_to, page=params.page, size=params.size,
-        unit_paths=(actor.unit_path,),
+        unit_paths=search_units(actor),
     )
     try:
         result = search.search(query)
