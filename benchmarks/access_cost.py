@@ -42,13 +42,15 @@ from tests.factories import (
 
 @contextmanager
 def switched_off():
-    allows, record = Authorizer.allows, archive.services.audit.Trail.record
-    Authorizer.allows = lambda self, role, action: True  # type: ignore[method-assign]
+    allows, domains = Authorizer.allows, Authorizer.domains
+    record = archive.services.audit.Trail.record
+    Authorizer.allows = lambda self, *args: True  # type: ignore[method-assign]
+    Authorizer.domains = lambda self, *args: ("/",)  # type: ignore[method-assign]
     archive.services.audit.Trail.record = lambda self, *a, **k: None  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Authorizer.allows = allows  # type: ignore[method-assign]
+        Authorizer.allows, Authorizer.domains = allows, domains  # type: ignore[method-assign]
         archive.services.audit.Trail.record = record  # type: ignore[method-assign]
 
 
