@@ -26,17 +26,28 @@ MINIO_PORT=${ARCHIVE_MINIO_PORT:-19000}
 MINIO_CONSOLE_PORT=${ARCHIVE_MINIO_CONSOLE_PORT:-19001}
 PG_PORT=${ARCHIVE_PG_PORT:-5432}
 ES_USER=archive-es
-# Test-only credentials for loopback services; production takes its own from the environment.
 MINIO_USER=archive-test
-MINIO_PASSWORD=archive-test-secret
 PG_USER=archive
-PG_PASSWORD=archive-test
 PG_DB=archive_test
+# Passwords of the loopback test services: random, made once per machine, kept beside the
+# services' data (never in the repository).
+CREDENTIALS=$RUN/credentials.env
 
 ES_HOME=$CACHE/elasticsearch-$ES_VERSION
 MINIO_BIN=$CACHE/minio-$MINIO_VERSION/bin/minio
 
 log() { printf '[services] %s\n' "$*" >&2; }
+
+load_credentials() {
+    if [ ! -f "$CREDENTIALS" ]; then
+        mkdir -p "$RUN"
+        (umask 077 && printf 'MINIO_PASSWORD=%s\nPG_PASSWORD=%s\n' \
+            "$(python3 -c 'import secrets; print(secrets.token_hex(16))')" \
+            "$(python3 -c 'import secrets; print(secrets.token_hex(16))')" >"$CREDENTIALS")
+    fi
+    # shellcheck disable=SC1090
+    . "$CREDENTIALS"
+}
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -144,8 +155,9 @@ pg_up() {
         as_root pg_ctlcluster "$PG_VERSION" main start
     fi
     as_root runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='$PG_USER'" \
-        | grep -q 1 || as_root runuser -u postgres -- psql -qc \
-        "CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'"
+        | grep -q 1 || as_root runuser -u postgres -- psql -qc "CREATE ROLE $PG_USER LOGIN CREATEDB"
+    # (Re)set the password on every start, so it always matches the credentials file.
+    as_root runuser -u postgres -- psql -qc "ALTER ROLE $PG_USER PASSWORD '$PG_PASSWORD'"
     as_root runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_database WHERE datname='$PG_DB'" \
         | grep -q 1 || as_root runuser -u postgres -- createdb -O "$PG_USER" "$PG_DB"
 }
@@ -194,6 +206,8 @@ export ARCHIVE_TEST_PG_URL=postgresql+psycopg://$PG_USER:$PG_PASSWORD@127.0.0.1:
 export ARCHIVE_TEST_TESSERACT=1
 EOF
 }
+
+load_credentials
 
 case "${1:-}" in
     install) install_all ;;
