@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from archive.db.models import User
-from archive.deps import SessionDep, TrailDep, allowed
+from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.accounts import add_user, assign, set_active
-from archive.services.audit import Event
+from archive.services.audit import Event, Trail
 from policies import Action
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -46,16 +47,21 @@ def account_public(user: User) -> AccountPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
 def create(
-    body: AccountCreate, session: SessionDep, trail: TrailDep,
+    body: AccountCreate, session: SessionDep, settings: SettingsDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_CREATE))],
 ) -> AccountPublic:
     """A new account with no role: only the security admin can give it one."""
-    from archive.services.accounts import get_unit
-
-    root = get_unit(session, actor.unit_path.strip("/").split("/")[0])
     user = add_user(session, username=body.username, password=body.password, role="",
-                    unit_code=root.code, clearance="公开")
+                    unit_code=settings.root_unit, clearance="公开")
     trail.record(session, Event("account:create", "user", user.username))
+    session.commit()
+    return account_public(user)
+
+
+def _set_active(session: Session, trail: Trail, username: str, *, active: bool) -> AccountPublic:
+    user = set_active(session, username=username, active=active)
+    trail.record(session, Event("account:enable" if active else "account:disable", "user",
+                                username))
     session.commit()
     return account_public(user)
 
@@ -65,10 +71,8 @@ def disable(
     username: str, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_DISABLE))],
 ) -> AccountPublic:
-    user = set_active(session, username=username, active=False)
-    trail.record(session, Event("account:disable", "user", username))
-    session.commit()
-    return account_public(user)
+    """Disable an account; every token it holds stops working at once."""
+    return _set_active(session, trail, username, active=False)
 
 
 @router.post("/{username}/enable", response_model=AccountPublic)
@@ -76,10 +80,7 @@ def enable(
     username: str, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_DISABLE))],
 ) -> AccountPublic:
-    user = set_active(session, username=username, active=True)
-    trail.record(session, Event("account:enable", "user", username))
-    session.commit()
-    return account_public(user)
+    return _set_active(session, trail, username, active=True)
 
 
 @router.put("/{username}/grants", response_model=AccountPublic)
