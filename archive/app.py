@@ -31,7 +31,7 @@ from archive.routes import (
     records,
     search,
 )
-from archive.services.audit import Anchorer, Event, append
+from archive.services.audit import Anchorer, Event, Trail
 from archive.services.jobs import JobContext, Worker
 from archive.settings import Settings, get_settings
 from policies import Authorizer
@@ -74,10 +74,9 @@ def _audit_denial(request: Request, exc: ArchiveError) -> None:
         return
     state = request.app.state
     with state.sessions.begin() as session:
-        append(session, key=state.audit_key, actor=actor, client=client_address(request),
-               event=Event(action=f"{request.method} {_route_template(request)}"[:96],
-                           decision="deny", reason=exc.detail, object_type="path",
-                           object_id=request.url.path[-64:]))
+        Trail(state.audit_key, actor, client_address(request)).record(session, Event(
+            action=f"{request.method} {_route_template(request)}"[:96], decision="deny",
+            reason=exc.detail, object_type="path", object_id=request.url.path[-64:]))
 
 
 def _route_template(request: Request) -> str:
@@ -122,17 +121,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = make_store(settings.storage)
         app.state.search = make_search(settings.search)
         app.state.authorizer = Authorizer(engine)
-        app.state.audit_key = settings.audit.hmac_key.get_secret_value().encode()
+        app.state.audit_key = settings.audit.key
         app.state.anchorer = Anchorer(app.state.sessions, app.state.store,
                                       settings.audit.anchor_seconds)
         app.state.anchorer.start()
         app.state.worker = None
         if settings.embedded_worker:
-            worker = Worker(JobContext(
-                sessions=app.state.sessions, store=app.state.store, search=app.state.search,
-                ingest=settings.ingest, spool_dir=settings.data_dir / "spool",
-                audit_key=app.state.audit_key,
-            ), poll_seconds=settings.worker_poll_seconds)
+            worker = Worker(JobContext.of(settings, sessions=app.state.sessions,
+                                          store=app.state.store, search=app.state.search),
+                            poll_seconds=settings.worker_poll_seconds)
             worker.start()
             app.state.worker = worker
         try:

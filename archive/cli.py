@@ -187,7 +187,7 @@ def verify() -> None:
 
     settings = get_settings()
     with _sessions()() as session:
-        chain = verify_chain(session, key=settings.audit.hmac_key.get_secret_value().encode(),
+        chain = verify_chain(session, key=settings.audit.key,
                              anchors=read_anchors(store))
         if chain.ok:
             seq, _ = anchor(session, store)

@@ -37,6 +37,10 @@ class AuditSettings(BaseModel):
     # How often the chain head is anchored in object storage.
     anchor_seconds: float = 300.0
 
+    @property
+    def key(self) -> bytes:
+        return self.hmac_key.get_secret_value().encode()
+
 
 class ArchiveNumberSettings(BaseModel):
     """Parts of the 档号 (archive number) that are fixed for one archive."""

@@ -6,12 +6,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from archive.db.models import Record
 from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
-from archive.services.audit import Event
+from archive.services.audit import Event, Trail
 from archive.services.filing import parse_doc_date
 from archive.services.masking import mask_text, sees_personal_information
 from archive.services.records import (
@@ -76,17 +77,26 @@ def read(
     return record_public(record)
 
 
+def _open_for_content(
+    session: Session, actor: Actor, trail: Trail, record_id: str, audited_as: str,
+) -> Record:
+    """The record, once the actor may read its content (unit, clearance) and the read is
+    audited."""
+    record = get_record(session, actor=actor, record_id=record_id,
+                        action=Action.RECORD_CONTENT)
+    require_content_access(actor, record)
+    trail.record(session, Event(audited_as, "record", record_id))
+    session.commit()
+    return record
+
+
 @router.get("/{record_id}/content", response_class=StreamingResponse,
             responses={200: {"content": {"application/pdf": {}, "image/tiff": {}}}})
 def content(
     record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
-    record = get_record(session, actor=actor, record_id=record_id,
-                        action=Action.RECORD_CONTENT)
-    require_content_access(actor, record)
-    trail.record(session, Event("record:content", "record", record_id))
-    session.commit()
+    record = _open_for_content(session, actor, trail, record_id, "record:content")
     stream = open_original(store, record)
 
     def body() -> Iterator[bytes]:
@@ -109,11 +119,7 @@ def text(
     record_id: str, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> RecordText:
-    record = get_record(session, actor=actor, record_id=record_id,
-                        action=Action.RECORD_CONTENT)
-    require_content_access(actor, record)
-    trail.record(session, Event("record:text", "record", record_id))
-    session.commit()
+    record = _open_for_content(session, actor, trail, record_id, "record:text")
     personal = sees_personal_information(actor)
     return RecordText(pages=[
         PageText(number=p.number, text=p.text if personal else mask_text(p.text),

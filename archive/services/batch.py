@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Customer, Dossier, Job
+from archive.db.models import Dossier, Job
 from archive.db.session import make_engine, make_sessionmaker
 from archive.errors import ArchiveError, DuplicateRecord, InvalidInput
 from archive.services.access import Actor, require
@@ -76,7 +76,7 @@ def file_document(
         record, job = accept_upload(
             sessions, actor=actor, store=store, ingest_settings=settings.ingest,
             max_bytes=settings.max_upload_bytes, spool_dir=settings.data_dir / "spool",
-            trail=Trail(settings.audit.hmac_key.get_secret_value().encode(), actor, "cli"),
+            trail=Trail(settings.audit.key, actor, "cli"),
             upload=Upload(stream=stream, filename=path.name, dossier_id=dossier_id,
                           doc_type=doc_type, title=title, doc_date=doc_date,
                           security_level=security_level),
@@ -146,9 +146,7 @@ def import_directory(
                 except ArchiveError as exc:
                     summary.failed.append((row["file"], exc.detail))
                 progress.advance(task)
-        ctx = JobContext(sessions=sessions, store=store, search=search, ingest=settings.ingest,
-                         spool_dir=settings.data_dir / "spool",
-                         audit_key=settings.audit.hmac_key.get_secret_value().encode())
+        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search)
         summary.indexed, summary.ingest_failed = run_jobs(ctx, console, job_ids)
     finally:
         search.close()
@@ -171,6 +169,3 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
             raise InvalidInput(f"manifest lacks columns: {', '.join(missing)}")
         return [{c: (row.get(c) or "").strip() for c in MANIFEST_COLUMNS} for row in reader]
 
-
-def customer_exists(session: Session, account: str) -> bool:
-    return session.scalar(select(Customer.id).where(Customer.account == account)) is not None

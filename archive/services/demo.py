@@ -101,9 +101,7 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
                 job_ids.append(job_id)
             except DuplicateRecord:
                 duplicates += 1
-        ctx = JobContext(sessions=sessions, store=store, search=search, ingest=settings.ingest,
-                         spool_dir=settings.data_dir / "spool",
-                         audit_key=settings.audit.hmac_key.get_secret_value().encode())
+        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search)
         done, failed = run_jobs(ctx, console, job_ids)
         example = _upload_example(people[-1], demo_dir)
     finally:

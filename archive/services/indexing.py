@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import Page, Record
+from archive.services.records import record_pages
 from search import SearchBackend, SearchDocument
 
 
@@ -31,9 +32,7 @@ def index_record(session: Session, search: SearchBackend, record_id: str) -> Non
     if record is None:
         search.delete([record_id])
         return
-    pages = list(session.scalars(select(Page).where(Page.record_id == record_id)
-                                 .order_by(Page.number)))
-    search.index([search_document(record, pages)])
+    search.index([search_document(record, record_pages(session, record))])
     search.refresh()
 
 
@@ -45,9 +44,7 @@ def _all_documents(sessions: sessionmaker[Session]) -> Iterator[SearchDocument]:
             record = session.get(Record, record_id)
             if record is None:
                 continue
-            pages = list(session.scalars(select(Page).where(Page.record_id == record_id)
-                                         .order_by(Page.number)))
-            yield search_document(record, pages)
+            yield search_document(record, record_pages(session, record))
             session.expunge_all()
 
 

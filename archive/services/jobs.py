@@ -25,6 +25,7 @@ from archive.errors import NotFound
 from archive.services.access import Actor, require_unit
 from archive.services.audit import Event, Trail
 from archive.services.indexing import index_record
+from archive.settings import Settings
 from ingest import IngestError, IngestSettings, extract_pages, inspect
 from search import SearchBackend, SearchError
 from storage import ObjectStore, StorageError
@@ -73,6 +74,12 @@ class JobContext:
     ingest: IngestSettings
     spool_dir: Path
     audit_key: bytes
+
+    @classmethod
+    def of(cls, settings: Settings, *, sessions: sessionmaker[Session], store: ObjectStore,
+           search: SearchBackend) -> JobContext:
+        return cls(sessions=sessions, store=store, search=search, ingest=settings.ingest,
+                   spool_dir=settings.data_dir / "spool", audit_key=settings.audit.key)
 
 
 def _set(sessions: sessionmaker[Session], job_id: str, **values: object) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -189,6 +188,3 @@ def record_pages(session: Session, record: Record) -> list[Page]:
     return list(session.scalars(select(Page).where(Page.record_id == record.id)
                                 .order_by(Page.number)))
 
-
-def copy_stream(source: BinaryIO, target: BinaryIO) -> None:
-    shutil.copyfileobj(source, target, CHUNK)
