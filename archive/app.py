@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from archive.clock import Clock
 from archive.db.session import make_engine, make_sessionmaker
 from archive.deps import client_address
 from archive.errors import ArchiveError
@@ -23,6 +24,7 @@ from archive.routes import (
     accounts,
     audit,
     auth,
+    borrowing,
     customers,
     dossiers,
     health,
@@ -120,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         app.state.store = make_store(settings.storage)
         app.state.search = make_search(settings.search)
-        app.state.authorizer = Authorizer(engine)
+        app.state.clock = Clock()
+        app.state.authorizer = Authorizer(engine, clock=app.state.clock.now)
         app.state.audit_key = settings.audit.key
         app.state.anchorer = Anchorer(app.state.sessions, app.state.store,
                                       settings.audit.anchor_seconds)
@@ -148,8 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    for module in (auth, customers, dossiers, records, jobs, search, audit, accounts, policies,
-                   health):
+    for module in (auth, customers, dossiers, records, jobs, search, borrowing, audit, accounts,
+                   policies, health):
         app.include_router(module.router, prefix=API)
     _register_errors(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)

@@ -1,7 +1,8 @@
 """FastAPI dependencies: the clients built once in the lifespan, and the current user.
 
 Public surface: ``SessionDep``, ``StoreDep``, ``SearchDep``, ``SettingsDep``,
-``AuthorizerDep``, ``CurrentUser``, ``TrailDep`` (the audit trail bound to the caller),
+``AuthorizerDep``, ``ClockDep``, ``CurrentUser``, ``TrailDep`` (the audit trail bound to the
+caller),
 :func:`allowed` (an action check as a dependency).
 """
 
@@ -15,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.clock import Clock
 from archive.errors import NotAuthenticated
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_from_token
@@ -56,12 +58,17 @@ def get_authorizer(request: Request) -> Authorizer:
     return _state(request).authorizer
 
 
+def get_clock(request: Request) -> Clock:
+    return _state(request).clock
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
 SearchDep = Annotated[SearchBackend, Depends(get_search)]
 AuthorizerDep = Annotated[Authorizer, Depends(get_authorizer)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def current_user(
@@ -70,6 +77,8 @@ def current_user(
     if not token:
         raise NotAuthenticated("a bearer token is required")
     state = _state(request)
+    # Once per request: any policy change committed before this request counts.
+    state.authorizer.refresh()
     with state.sessions() as session:
         actor = replace(actor_from_token(session, token, state.settings.auth),
                         authorizer=state.authorizer)

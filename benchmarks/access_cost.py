@@ -3,8 +3,8 @@
 Runs the same requests (record metadata, page text, a search) against one embedded app,
 interleaving two variants in one run so machine noise hits both alike:
 
-- ``full``: the Casbin decision (with its policy-version check) and the audit append
-  (HMAC chain, row lock) in the request's transaction, as in production;
+- ``full``: the Casbin decisions (and the once-per-request policy-version check) and the
+  audit append (HMAC chain, row lock) in the request's transaction, as in production;
 - ``off``: both replaced by no-ops for the duration of the request.
 
 Authentication (token check and user lookup) runs in both. Prints medians and p95 in ms.
@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 
 import archive.services.audit
 from archive.app import create_app
-from policies.enforcer import Authorizer
+from policies.enforcer import Authorizer, Decision
 from tests import documents
 from tests.factories import (
     bootstrap,
@@ -42,15 +42,19 @@ from tests.factories import (
 
 @contextmanager
 def switched_off():
-    allows, domains = Authorizer.allows, Authorizer.domains
+    replaced = {name: getattr(Authorizer, name)
+                for name in ("decide", "domains", "borrowed", "refresh")}
     record = archive.services.audit.Trail.record
-    Authorizer.allows = lambda self, *args: True  # type: ignore[method-assign]
+    Authorizer.decide = lambda self, *args: Decision.ALLOW  # type: ignore[method-assign]
     Authorizer.domains = lambda self, *args: ("/",)  # type: ignore[method-assign]
+    Authorizer.borrowed = lambda self, *args: False  # type: ignore[method-assign]
+    Authorizer.refresh = lambda self: None  # type: ignore[method-assign]
     archive.services.audit.Trail.record = lambda self, *a, **k: None  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Authorizer.allows, Authorizer.domains = allows, domains  # type: ignore[method-assign]
+        for name, method in replaced.items():
+            setattr(Authorizer, name, method)
         archive.services.audit.Trail.record = record  # type: ignore[method-assign]
 
 

@@ -30,6 +30,8 @@ class Action(StrEnum):
     RECORD_CONTENT = "record:content"  # original bytes, page text, access copy
     JOB_READ = "job:read"
     SEARCH = "search"
+    BORROW_REQUEST = "borrow:request"  # ask to borrow; see and return one's own loans
+    BORROW_DECIDE = "borrow:decide"  # approve or reject others' requests, end their loans
     AUDIT_READ = "audit:read"  # events, exports and chain verification
     ACCOUNT_CREATE = "account:create"
     ACCOUNT_DISABLE = "account:disable"

@@ -2,18 +2,25 @@
 
 Rules live in the metadata database (table ``casbin_rule``, read through the
 casbin-sqlalchemy-adapter) and are edited by the security admin through the API; each edit
-bumps ``policy_version``, and every process reloads its rules before the next decision
-once it sees a newer version. Without an engine (tests of the model itself) the rules come
-from ``default_policy.csv``, which also seeds the database.
+bumps ``policy_version``. :meth:`Authorizer.refresh` reloads the rules when it sees a newer
+version; the web app calls it once at the start of every request, so every process sees a
+change from its next request on. Without an engine (tests of the model itself) the rules
+come from ``default_policy.csv``, which also seeds the database.
 
-Public surface: :class:`Authorizer` (``allows(user, unit_path, action)``,
-``domains(user, action)``), :func:`unit_reaches`, :func:`default_rules`.
+Public surface: :class:`Authorizer` (``decide``, ``borrowed``, ``allows``, ``domains``,
+``refresh``),
+:class:`Subject`, :class:`Target`, :class:`Decision`, :func:`unit_reaches`,
+:func:`default_rules`, ``SECURITY_LEVELS``.
 """
 
 from __future__ import annotations
 
 import csv
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 
 import casbin
@@ -21,6 +28,8 @@ from sqlalchemy import Engine, text
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
 POLICY_PATH = Path(__file__).with_name("default_policy.csv")
+# 密级: from open to restricted; a clearance reaches its own level and those below.
+SECURITY_LEVELS = ("公开", "内部", "受限")
 
 
 def default_rules(path: Path = POLICY_PATH) -> list[tuple[str, ...]]:
@@ -30,12 +39,56 @@ def default_rules(path: Path = POLICY_PATH) -> list[tuple[str, ...]]:
                 if row and not row[0].lstrip().startswith("#")]
 
 
-class Authorizer:
-    """Answers whether a user may perform an action in a unit; thread-safe."""
+@dataclass(frozen=True)
+class Subject:
+    """Who asks (``r.sub`` in the model)."""
 
-    def __init__(self, engine: Engine | None = None, model_path: Path = MODEL_PATH) -> None:
+    name: str
+    clearance: str = SECURITY_LEVELS[0]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is asked about (``r.obj``): its borrow key, security level and, for a borrow
+    request being decided, who filed it."""
+
+    key: str = ""
+    level: str = SECURITY_LEVELS[0]
+    requester: str = ""
+
+
+def borrow_key(dossier_id: str, record_id: str | None = None) -> str:
+    """The object key borrow grants match: ``dossier:7/record:42``; ``dossier:7/`` for the
+    dossier itself, whose grant pattern ``dossier:7/*`` covers all of its records."""
+    return f"dossier:{dossier_id}/" + (f"record:{record_id}" if record_id else "")
+
+
+class Decision(Enum):
+    ALLOW = "allow"
+    DENY = "deny"  # within the user's reach, but not this (clearance, own request): 403
+    HIDE = "hide"  # outside the user's reach: answered as missing, 404
+
+
+def within_clearance(level: str, clearance: str) -> bool:
+    if level not in SECURITY_LEVELS or clearance not in SECURITY_LEVELS:
+        return False
+    return SECURITY_LEVELS.index(level) <= SECURITY_LEVELS.index(clearance)
+
+
+def _utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Authorizer:
+    """Answers whether a user may perform an action on an object of a unit; thread-safe.
+
+    ``clock`` gives the time borrow grants are compared with (tests move it)."""
+
+    def __init__(self, engine: Engine | None = None, model_path: Path = MODEL_PATH,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self._lock = threading.Lock()
         self._engine = engine
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._version: int | None = None
         if engine is None:
             self._enforcer = casbin.Enforcer(str(model_path), str(POLICY_PATH))
@@ -48,8 +101,10 @@ class Authorizer:
                               create_all_models=False)
             self._enforcer = casbin.Enforcer(str(model_path), adapter)
             self._version = self._current_version()
+        self._enforcer.add_function("within_clearance", within_clearance)
         self._enforcer.add_named_domain_matching_func("g", unit_reaches_grant)
         self._enforcer.build_role_links()
+        self._borrowing = self._enforcer.new_enforce_context("2")
 
     def _current_version(self) -> int | None:
         assert self._engine is not None
@@ -58,27 +113,51 @@ class Authorizer:
             return conn.execute(text("SELECT version FROM policy_version WHERE id = 1")
                                 ).scalar()
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """Reload the rules if the security admin (or borrowing) changed them since."""
         if self._engine is None:
             return
         version = self._current_version()
-        if version != self._version:
-            self._enforcer.load_policy()
-            self._version = version
+        with self._lock:
+            if version != self._version:
+                self._enforcer.load_policy()
+                self._version = version
+
+    def _borrowed(self, subject: Subject, target: Target, action: str) -> bool:
+        return bool(target.key) and self._enforcer.enforce(
+            self._borrowing, subject, target, action, _utc_iso(self._clock()))
+
+    def borrowed(self, subject: Subject, target: Target, action: str) -> bool:
+        """Whether a borrow grant (model part 2) opens ``target`` for ``action`` now."""
+        with self._lock:
+            return self._borrowed(subject, target, action)
+
+    def decide(self, subject: Subject, unit_path: str, target: Target, action: str
+               ) -> Decision:
+        with self._lock:
+            enforce = self._enforcer.enforce
+            if self._borrowed(subject, target, action):
+                return Decision.ALLOW
+            if enforce(subject, unit_path, target, action):
+                return Decision.ALLOW
+            # Would the role reach it, were it open and nobody's request? Then the user
+            # knows it exists and is refused; otherwise it is not disclosed.
+            if enforce(subject, unit_path, Target(key=target.key), action):
+                return Decision.DENY
+            return Decision.HIDE
 
     def allows(self, user: str, unit_path: str, action: str) -> bool:
+        """Whether the user's roles reach ``action`` in that unit (open objects only)."""
         with self._lock:
-            self._refresh()
-            return bool(self._enforcer.enforce(user, unit_path, action))
+            return bool(self._enforcer.enforce(Subject(user), unit_path, Target(), action))
 
     def domains(self, user: str, action: str) -> tuple[str, ...]:
         """The unit paths where ``user`` holds a role that allows ``action`` (each reaching
         its subtree)."""
         with self._lock:
-            self._refresh()
             grants = self._enforcer.get_filtered_grouping_policy(0, user)
-            return tuple(sorted({unit for _, role, unit in grants
-                                 if self._enforcer.enforce(user, unit, action)}))
+            return tuple(sorted({unit for _, role, unit in grants if self._enforcer.enforce(
+                Subject(user), unit, Target(), action)}))
 
 
 def unit_reaches_grant(request_unit_path: str, grant_unit_path: str) -> bool:

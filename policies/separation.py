@@ -9,7 +9,8 @@ from collections.abc import Iterable
 
 from policies.actions import Role
 
-CONTENT = ("customer:read", "dossier:read", "record:read", "record:content", "search")
+CONTENT = ("customer:read", "dossier:read", "record:read", "record:content", "search",
+           "borrow:request", "borrow:decide")
 AUDIT = ("audit:read",)
 GRANTING = ("role:assign", "policy:edit")
 ACCOUNTS = ("account:create", "account:disable")

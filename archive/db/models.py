@@ -2,7 +2,7 @@
 
 Tables: units (the unit tree), users, customers (客户), dossiers (案卷, with the 档号),
 records (文件), pages (text per page), jobs (background ingest work), counters (for 档号
-item numbers).
+item numbers), borrow requests (借阅), the audit chain and the Casbin policy rows.
 """
 
 from __future__ import annotations
@@ -234,3 +234,32 @@ class PolicyVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BorrowRequest(Base):
+    """借阅: a request to borrow a record or a whole dossier, and what became of it.
+
+    An approved electronic request is also a Casbin ``p2`` row (the grant itself) until it
+    is returned or its period ends; ``ends_at`` is that period's end."""
+
+    __tablename__ = "borrow_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # electronic | physical
+    purpose: Mapped[str] = mapped_column(Text)
+    days: Mapped[int] = mapped_column(Integer)
+    # pending → approved | rejected; approved → returned
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    ends_at: Mapped[datetime | None] = mapped_column()
+    returned_at: Mapped[datetime | None] = mapped_column()
+
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+    dossier: Mapped[Dossier] = relationship(lazy="joined")

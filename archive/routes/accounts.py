@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.db.models import User
+from archive.db.models import Unit, User
 from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.accounts import add_user, assign, set_active
 from archive.services.audit import Event, Trail
+from archive.services.policy import grants_of
 from policies import Action
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -23,11 +25,19 @@ class AccountCreate(BaseModel):
     password: str
 
 
+class UnitGrant(BaseModel):
+    role: str
+    unit: str
+
+
 class Grants(BaseModel):
     role: str = Field(description="archivist|staff|auditor|security_admin|system_admin, or ''")
-    unit: str
+    unit: str = Field(description="the home unit, where the role is held")
     clearance: str = "内部"
     personal_info: bool = Field(False, description="may read personal information unmasked")
+    also: list[UnitGrant] = Field(
+        default_factory=list, max_length=50,
+        description="further roles in other units (archivist and staff only combine)")
 
 
 class AccountPublic(BaseModel):
@@ -37,12 +47,16 @@ class AccountPublic(BaseModel):
     clearance: str
     personal_info: bool
     active: bool
+    grants: list[UnitGrant] = Field(description="every role the user holds, by unit")
 
 
-def account_public(user: User) -> AccountPublic:
+def account_public(session: Session, user: User) -> AccountPublic:
+    codes = {path: code for path, code in session.execute(select(Unit.path, Unit.code))}
     return AccountPublic(username=user.username, role=user.role, unit=user.unit.code,
                          clearance=user.clearance, personal_info=user.personal_info,
-                         active=user.active)
+                         active=user.active, grants=[
+                             UnitGrant(role=role, unit=codes.get(path, path))
+                             for role, path in grants_of(session, user.username)])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
@@ -55,7 +69,7 @@ def create(
                     unit_code=settings.root_unit, clearance="公开")
     trail.record(session, Event("account:create", "user", user.username))
     session.commit()
-    return account_public(user)
+    return account_public(session, user)
 
 
 def _set_active(session: Session, trail: Trail, username: str, *, active: bool) -> AccountPublic:
@@ -63,7 +77,7 @@ def _set_active(session: Session, trail: Trail, username: str, *, active: bool) 
     trail.record(session, Event("account:enable" if active else "account:disable", "user",
                                 username))
     session.commit()
-    return account_public(user)
+    return account_public(session, user)
 
 
 @router.post("/{username}/disable", response_model=AccountPublic)
@@ -90,7 +104,8 @@ def grants(
 ) -> AccountPublic:
     user = assign(session, actor=actor, username=username, role=body.role,
                   unit_code=body.unit, clearance=body.clearance,
-                  personal_info=body.personal_info)
+                  personal_info=body.personal_info,
+                  also=[(g.role, g.unit) for g in body.also])
     trail.record(session, Event("role:assign", "user", username, details=body.model_dump()))
     session.commit()
-    return account_public(user)
+    return account_public(session, user)

@@ -1,7 +1,12 @@
 """Who may do what to which object: the questions every service asks before acting.
 
-Public surface: :class:`Actor`, :func:`require`, :func:`require_unit`,
-:func:`clearance_allows`, ``SECURITY_LEVELS``.
+The answers come from the Casbin model (policies/model.conf): the actor's roles in units,
+the object's security level against the actor's clearance, borrow grants, and who filed a
+borrow request. Services name the object (:class:`policies.Target`); this module turns the
+decision into the error the caller sees.
+
+Public surface: :class:`Actor`, :func:`require`, :func:`require_unit`, :func:`holds_loan`,
+:func:`search_units`, :func:`clearance_allows`, :func:`levels_within`, ``SECURITY_LEVELS``.
 """
 
 from __future__ import annotations
@@ -10,10 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.errors import NotFound, PermissionDenied
-from policies import Authorizer, unit_reaches
+from policies import SECURITY_LEVELS, Authorizer, Decision, Subject, Target, unit_reaches
+from policies.enforcer import within_clearance
 
-# 密级: from open to restricted; a clearance reaches its own level and those below.
-SECURITY_LEVELS = ("公开", "内部", "受限")
+__all__ = [
+    "SECURITY_LEVELS",
+    "Actor",
+    "clearance_allows",
+    "holds_loan",
+    "levels_within",
+    "require",
+    "require_unit",
+    "search_units",
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,10 @@ class Actor:
     # The policy decision point the actor's object checks go to (policies.Authorizer).
     authorizer: Any = field(default=None, compare=False, repr=False)
 
+    @property
+    def subject(self) -> Subject:
+        return Subject(self.username, self.clearance)
+
 
 def require(authorizer: Authorizer, actor: Actor, action: str) -> None:
     """The actor holds ``action`` in at least one unit (objects are checked on their own)."""
@@ -37,18 +55,40 @@ def require(authorizer: Authorizer, actor: Actor, action: str) -> None:
         raise PermissionDenied(f"{actor.username} ({actor.role or 'no role'}) may not {action}")
 
 
-def require_unit(actor: Actor, unit_path: str, what: str, action: str) -> None:
-    """The actor may perform ``action`` on an object of that unit. Objects the actor cannot
-    reach are answered as missing, not as forbidden, so their existence is not disclosed.
+def _decide_locally(actor: Actor, unit_path: str, target: Target, action: str) -> Decision:
+    """Without an authorizer (services driven directly, e.g. in unit tests) the actor's own
+    unit subtree and clearance decide."""
+    if not unit_reaches(actor.unit_path, unit_path):
+        return Decision.HIDE
+    if action == "record:content" and not within_clearance(target.level, actor.clearance):
+        return Decision.DENY
+    return Decision.ALLOW
 
-    Without an authorizer (services driven directly, e.g. in unit tests) the actor's own
-    unit subtree decides."""
+
+def require_unit(actor: Actor, unit_path: str, what: str, action: str,
+                 target: Target | None = None) -> None:
+    """The actor may perform ``action`` on an object of that unit. Objects the actor cannot
+    reach are answered as missing, not as forbidden, so their existence is not disclosed;
+    objects within reach but above the clearance, or the actor's own request to decide,
+    are refused."""
+    target = target or Target()
     if actor.authorizer is not None:
-        reach = actor.authorizer.allows(actor.username, unit_path, action)
+        decision = actor.authorizer.decide(actor.subject, unit_path, target, action)
     else:
-        reach = unit_reaches(actor.unit_path, unit_path)
-    if not reach:
+        decision = _decide_locally(actor, unit_path, target, action)
+    if decision is Decision.HIDE:
         raise NotFound(f"{what} not found")
+    if decision is Decision.DENY:
+        if target.requester == actor.username:
+            raise PermissionDenied(f"{actor.username} may not decide their own request")
+        raise PermissionDenied(f"{what} is {target.level}, above the clearance of "
+                               f"{actor.username}; request borrowing to read it")
+
+
+def holds_loan(actor: Actor, target: Target, action: str = "record:content") -> bool:
+    """Whether a borrow grant opens ``target`` to the actor for ``action`` right now."""
+    return actor.authorizer is not None and actor.authorizer.borrowed(
+        actor.subject, target, action)
 
 
 def search_units(actor: Actor) -> tuple[str, ...]:
@@ -59,7 +99,7 @@ def search_units(actor: Actor) -> tuple[str, ...]:
 
 
 def clearance_allows(actor: Actor, security_level: str) -> bool:
-    return SECURITY_LEVELS.index(security_level) <= SECURITY_LEVELS.index(actor.clearance)
+    return within_clearance(security_level, actor.clearance)
 
 
 def levels_within(clearance: str) -> tuple[str, ...]:

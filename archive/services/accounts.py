@@ -7,6 +7,7 @@ Public surface: :func:`ensure_root_unit`, :func:`add_unit`, :func:`add_user`,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from archive.db.models import Unit, User, utcnow
 from archive.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from archive.services.access import SECURITY_LEVELS, Actor
-from archive.services.policy import set_grant
+from archive.services.policy import set_grants
 from archive.settings import AuthSettings
 from policies import Role
 
@@ -77,7 +78,7 @@ def add_user(
                 active=True)
     session.add(user)
     session.flush()
-    set_grant(session, username=username, role=role, unit_path=unit.path)
+    set_grants(session, username=username, grants=[(role, unit.path)] if role else [])
     return user
 
 
@@ -191,22 +192,30 @@ def set_active(session: Session, *, username: str, active: bool) -> User:
 
 def assign(
     session: Session, *, actor: Actor, username: str, role: str, unit_code: str,
-    clearance: str, personal_info: bool = False,
+    clearance: str, personal_info: bool = False, also: Sequence[tuple[str, str]] = (),
 ) -> User:
-    """Give a user their role, unit and clearance (安全管理员 only, never to themselves)."""
+    """Give a user their role in their home unit, any further (role, unit code) grants,
+    their clearance and personal-information clearance (安全管理员 only, never to
+    themselves)."""
     from archive.errors import PermissionDenied
 
     if username == actor.username:
         raise PermissionDenied("nobody assigns roles to themselves")
-    if role and role not in {r.value for r in Role}:
-        raise InvalidInput(f"unknown role {role}; one of {', '.join(r.value for r in Role)}")
+    known = {r.value for r in Role}
+    for name in (role, *(r for r, _ in also)):
+        if name and name not in known:
+            raise InvalidInput(f"unknown role {name}; one of {', '.join(sorted(known))}")
+    if also and not role:
+        raise InvalidInput("further grants need a role in the home unit")
     if clearance not in SECURITY_LEVELS:
         raise InvalidInput(f"clearance must be one of {', '.join(SECURITY_LEVELS)}")
     user = get_user(session, username)
     unit = get_unit(session, unit_code)
     user.role = role
     user.unit_id = unit.id
-    set_grant(session, username=username, role=role, unit_path=unit.path)
+    grants = [(role, unit.path)] if role else []
+    grants += [(r, get_unit(session, code).path) for r, code in also]
+    set_grants(session, username=username, grants=grants)
     user.clearance = clearance
     user.personal_info = personal_info
     revoke_tokens(user)  # the old grants ride in no token any more

@@ -22,6 +22,7 @@ from archive.services.access import SECURITY_LEVELS, Actor, require_unit
 from archive.services.accounts import get_unit
 from archive.services.catalogue import CATEGORIES, CUSTOMER_CLASSES
 from archive.settings import ArchiveNumberSettings
+from policies import Target, borrow_key
 
 _ACCOUNT = re.compile(r"^\d{6,20}$")
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
@@ -116,7 +117,8 @@ def get_dossier(
     dossier = session.get(Dossier, dossier_id)
     if dossier is None:
         raise NotFound(f"dossier {dossier_id} not found")
-    require_unit(actor, dossier.unit.path, f"dossier {dossier_id}", action)
+    require_unit(actor, dossier.unit.path, f"dossier {dossier_id}", action,
+                 Target(key=borrow_key(dossier.id)))
     return dossier
 
 

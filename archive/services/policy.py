@@ -2,7 +2,8 @@
 separation of duties, audited, and seen by every process at once.
 
 Public surface: :func:`list_rules`, :func:`add_rule`, :func:`remove_rule`,
-:func:`set_grant` (a user's role in a unit, as a Casbin ``g`` row).
+:func:`set_grants` and :func:`grants_of` (a user's roles in units, as Casbin ``g`` rows),
+:func:`bump_version`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def list_rules(session: Session) -> list[tuple[str, str]]:
         select(PolicyRule).where(PolicyRule.ptype == "p").order_by(PolicyRule.v0, PolicyRule.v1))]
 
 
-def _bump(session: Session) -> None:
+def bump_version(session: Session) -> None:
     session.execute(update(PolicyVersion).where(PolicyVersion.id == 1)
                     .values(version=PolicyVersion.version + 1))
 
@@ -50,7 +51,7 @@ def add_rule(session: Session, *, role: str, action: str) -> None:
     if problems:
         raise Conflict("separation of duties: " + "; ".join(problems))
     session.add(PolicyRule(ptype="p", v0=role, v1=action))
-    _bump(session)
+    bump_version(session)
 
 
 def remove_rule(session: Session, *, role: str, action: str) -> None:
@@ -58,13 +59,30 @@ def remove_rule(session: Session, *, role: str, action: str) -> None:
         PolicyRule.ptype == "p", PolicyRule.v0 == role, PolicyRule.v1 == action)).rowcount
     if not removed:
         raise NotFound(f"{role} holds no rule {action}")
-    _bump(session)
+    bump_version(session)
 
 
-def set_grant(session: Session, *, username: str, role: str, unit_path: str) -> None:
-    """Make ``role`` in ``unit_path`` the user's only grant (none if ``role`` is empty)."""
+# Roles that may be combined in one account; any other role is held alone (三员分立).
+COMBINABLE = frozenset({Role.ARCHIVIST, Role.STAFF})
+
+
+def set_grants(session: Session, *, username: str, grants: list[tuple[str, str]]) -> None:
+    """Make ``grants`` — (role, unit path) pairs, the first the user's home — the user's
+    only role grants (none if empty). A user may act in several units, but an administrator
+    or auditor role is never combined with another role."""
+    roles = {role for role, _ in grants}
+    if len(roles) > 1 and not roles <= COMBINABLE:
+        raise Conflict("separation of duties: "
+                       f"{', '.join(sorted(roles - COMBINABLE))} is held alone")
     session.execute(delete(PolicyRule).where(PolicyRule.ptype == "g",
                                              PolicyRule.v0 == username))
-    if role:
+    for role, unit_path in dict.fromkeys(grants):
         session.add(PolicyRule(ptype="g", v0=username, v1=role, v2=unit_path))
-    _bump(session)
+    bump_version(session)
+
+
+def grants_of(session: Session, username: str) -> list[tuple[str, str]]:
+    """The user's (role, unit path) grants, in the order given."""
+    return [(r.v1 or "", r.v2 or "") for r in session.scalars(
+        select(PolicyRule).where(PolicyRule.ptype == "g", PolicyRule.v0 == username)
+        .order_by(PolicyRule.id))]

@@ -6,7 +6,7 @@ then the record and its ingest job are committed together. If the commit fails t
 object is removed again, so a failed request leaves no object, row or index entry.
 
 Public surface: :func:`accept_upload`, :func:`get_record`, :func:`open_original`,
-:func:`record_pages`, :class:`Upload`.
+:func:`record_pages`, :func:`record_target`, :class:`Upload`.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ from archive.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
-    PermissionDenied,
     UnsupportedMedia,
 )
-from archive.services.access import SECURITY_LEVELS, Actor, clearance_allows, require_unit
+from archive.services.access import SECURITY_LEVELS, Actor, require_unit
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
@@ -47,6 +46,7 @@ from ingest import (
     UnsupportedFileType,
     inspect,
 )
+from policies import Target, borrow_key
 from storage import ObjectStore, StorageError
 
 CHUNK = 1024 * 1024
@@ -167,14 +167,14 @@ def get_record(
     record = session.get(Record, record_id)
     if record is None:
         raise NotFound(f"record {record_id} not found")
-    require_unit(actor, record.dossier.unit.path, f"record {record_id}", action)
+    require_unit(actor, record.dossier.unit.path, f"record {record_id}", action,
+                 record_target(record))
     return record
 
 
-def require_content_access(actor: Actor, record: Record) -> None:
-    if not clearance_allows(actor, record.security_level):
-        raise PermissionDenied(f"record {record.id} is {record.security_level}; "
-                               "request borrowing to read it")
+def record_target(record: Record) -> Target:
+    """The record as the policy sees it: its borrow key and security level."""
+    return Target(key=borrow_key(record.dossier_id, record.id), level=record.security_level)
 
 
 def open_original(store: ObjectStore, record: Record) -> BinaryIO:

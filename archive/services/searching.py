@@ -1,4 +1,5 @@
-"""Search on behalf of a user: trimmed to their units, restricted hits without text.
+"""Search on behalf of a user: trimmed to their units, restricted hits without text
+(unless a borrow grant opens them).
 
 Public surface: :func:`search_records`, :class:`SearchParams`.
 """
@@ -9,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from archive.errors import BackendUnavailable, InvalidInput
-from archive.services.access import Actor, clearance_allows, search_units
+from archive.services.access import Actor, clearance_allows, holds_loan, search_units
 from archive.services.masking import mask_text, sees_personal_information
+from policies import Target, borrow_key
 from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable
 from search.errors import InvalidQuery
 
@@ -48,7 +50,9 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
     personal = sees_personal_information(actor)
     hits = []
     for hit in result.hits:
-        granted = clearance_allows(actor, hit.security_level)
+        granted = clearance_allows(actor, hit.security_level) or holds_loan(
+            actor, Target(key=borrow_key(hit.dossier_id, hit.record_id),
+                          level=hit.security_level))
         hits.append({
             "record_id": hit.record_id, "dossier_id": hit.dossier_id,
             "customer_account": hit.customer_account, "customer_name": hit.customer_name,

@@ -100,3 +100,41 @@ def test_password_rules(client, password, message) -> None:
                            json={"username": "wangwu", "password": password})
     assert response.status_code == 422
     assert message in response.json()["detail"]
+
+
+def test_a_clerk_can_hold_roles_in_several_stations(client) -> None:
+    secadmin, archivist = login(client, "secadmin"), login(client, "archivist")
+    create_customer(client, archivist, "3300099999", unit="gs")
+    assert client.get("/api/v1/customers/3300099999",
+                      headers=login(client, "clerk")).status_code == 404
+    granted = client.put("/api/v1/accounts/clerk/grants", headers=secadmin, json={
+        "role": "staff", "unit": "xh", "clearance": "内部",
+        "also": [{"role": "staff", "unit": "gs"}]})
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["grants"] == [{"role": "staff", "unit": "xh"},
+                                        {"role": "staff", "unit": "gs"}]
+    clerk = login(client, "clerk")  # the old token was revoked with the change
+    assert client.get("/api/v1/customers/3300099999", headers=clerk).status_code == 200
+    assert client.post("/api/v1/customers", headers=clerk, json={
+        "account": "3300088888", "name": "李娜", "customer_class": "低压",
+        "unit": "gs"}).status_code == 403  # still a clerk there, not an archivist
+
+    narrowed = client.put("/api/v1/accounts/clerk/grants", headers=secadmin, json={
+        "role": "staff", "unit": "xh", "clearance": "内部"})
+    assert narrowed.json()["grants"] == [{"role": "staff", "unit": "xh"}]
+    clerk = login(client, "clerk")
+    assert client.get("/api/v1/customers/3300099999", headers=clerk).status_code == 404
+
+
+@pytest.mark.parametrize("also", [
+    [{"role": "auditor", "unit": "root"}],  # an auditor who is also a clerk
+    [{"role": "security_admin", "unit": "hz"}],
+])
+def test_administrative_roles_are_never_combined(client, also) -> None:
+    secadmin = login(client, "secadmin")
+    refused = client.put("/api/v1/accounts/clerk/grants", headers=secadmin, json={
+        "role": "staff", "unit": "xh", "clearance": "内部", "also": also})
+    assert refused.status_code == 409
+    assert "separation of duties" in refused.json()["detail"]
+    me = client.get("/api/v1/auth/me", headers=login(client, "clerk")).json()
+    assert me["role"] == "staff"
