@@ -5,6 +5,7 @@ interleaving two variants in one run so machine noise hits both alike:
 
 - ``full``: the Casbin decisions (and the once-per-request policy-version check) and the
   audit append (HMAC chain, row lock) in the request's transaction, as in production;
+- ``no-authz`` and ``no-audit``: one of the two replaced by a no-op, to split the cost;
 - ``off``: both replaced by no-ops for the duration of the request.
 
 Authentication (token check and user lookup) runs in both. Prints medians and p95 in ms.
@@ -41,21 +42,29 @@ from tests.factories import (
 
 
 @contextmanager
-def switched_off():
+def switched_off(*, authorisation: bool, audit: bool):
     replaced = {name: getattr(Authorizer, name)
                 for name in ("decide", "domains", "borrowed", "refresh")}
     record = archive.services.audit.Trail.record
-    Authorizer.decide = lambda self, *args: Decision.ALLOW  # type: ignore[method-assign]
-    Authorizer.domains = lambda self, *args: ("/",)  # type: ignore[method-assign]
-    Authorizer.borrowed = lambda self, *args: False  # type: ignore[method-assign]
-    Authorizer.refresh = lambda self: None  # type: ignore[method-assign]
-    archive.services.audit.Trail.record = lambda self, *a, **k: None  # type: ignore[method-assign]
+    if authorisation:
+        Authorizer.decide = lambda self, *args: Decision.ALLOW  # type: ignore[method-assign]
+        Authorizer.domains = lambda self, *args: ("/",)  # type: ignore[method-assign]
+        Authorizer.borrowed = lambda self, *args: False  # type: ignore[method-assign]
+        Authorizer.refresh = lambda self: None  # type: ignore[method-assign]
+    if audit:
+        archive.services.audit.Trail.record = (  # type: ignore[method-assign]
+            lambda self, *a, **k: None)
     try:
         yield
     finally:
         for name, method in replaced.items():
             setattr(Authorizer, name, method)
         archive.services.audit.Trail.record = record  # type: ignore[method-assign]
+
+
+# variant → (authorisation off, audit off)
+VARIANTS = {"full": (False, False), "no-authz": (True, False), "no-audit": (False, True),
+            "off": (True, True)}
 
 
 def p95(values: list[float]) -> float:
@@ -87,26 +96,24 @@ def main() -> None:
                                                         params={"q": "窃电"}, headers=clerk),
             }
             print(f"backends: {args.backends}, {args.requests} requests per variant")
-            print(f"{'request':<24}{'variant':<8}{'median ms':>10}{'p95 ms':>10}")
+            print(f"{'request':<24}{'variant':<10}{'median ms':>10}{'p95 ms':>10}")
             for name, call in requests.items():
-                timings: dict[str, list[float]] = {"full": [], "off": []}
-                for _ in range(20):  # warm up both paths
+                timings: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+                for _ in range(20):  # warm up
                     call()
-                for i in range(args.requests * 2):
-                    variant = "full" if i % 2 == 0 else "off"
-                    started = time.perf_counter()
-                    if variant == "off":
-                        with switched_off():
-                            response = call()
-                    else:
+                for i in range(args.requests * len(VARIANTS)):
+                    variant = list(VARIANTS)[i % len(VARIANTS)]
+                    authorisation, audit = VARIANTS[variant]
+                    with switched_off(authorisation=authorisation, audit=audit):
+                        started = time.perf_counter()
                         response = call()
-                    timings[variant].append((time.perf_counter() - started) * 1000)
+                        timings[variant].append((time.perf_counter() - started) * 1000)
                     assert response.status_code == 200, response.text
                 for variant, values in timings.items():
-                    print(f"{name:<24}{variant:<8}{statistics.median(values):>10.2f}"
+                    print(f"{name:<24}{variant:<10}{statistics.median(values):>10.2f}"
                           f"{p95(values):>10.2f}")
                 extra = statistics.median(timings["full"]) - statistics.median(timings["off"])
-                print(f"{'':<24}{'cost':<8}{extra:>10.2f}"
+                print(f"{'':<24}{'cost':<10}{extra:>10.2f}"
                       f"{p95(timings['full']) - p95(timings['off']):>10.2f}")
 
 
