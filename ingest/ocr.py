@@ -1,7 +1,7 @@
 """OCR engines behind one small protocol.
 
-Public surface: :class:`OcrEngine`, :class:`OcrResult`, :class:`TesseractEngine`,
-:func:`make_engine`.
+Public surface: :class:`OcrEngine`, :class:`OcrResult`, :class:`OcrLine`,
+:class:`TesseractEngine`, :func:`make_engine`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,30 @@ def tidy_cjk_text(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class OcrResult:
+class OcrLine:
+    """One line of text as read, with where it sits on the image that was read."""
+
     text: str
-    confidence: float | None  # mean word confidence 0–100, None when unknown
+    box: tuple[int, int, int, int]  # left, top, right, bottom, in pixels of that image
+    confidence: float | None = None  # 0–100, None when unknown
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    lines: tuple[OcrLine, ...]
+    size: tuple[int, int] = (0, 0)  # width, height of the image the boxes refer to
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def confidence(self) -> float | None:
+        """Mean line confidence 0–100, weighted by characters; None when unknown."""
+        known = [(line.confidence, len(line.text)) for line in self.lines
+                 if line.confidence is not None and line.text]
+        total = sum(n for _, n in known)
+        return sum(c * n for c, n in known) / total if total else None
 
 
 class OcrEngine(Protocol):
@@ -62,19 +83,25 @@ class TesseractEngine:
         except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError,
                 RuntimeError, OSError) as exc:
             raise OcrUnavailable(f"tesseract failed: {exc}") from exc
-        lines: dict[tuple[int, int, int], list[str]] = {}
-        confidences: list[float] = []
+        words: dict[tuple[int, int, int], list[int]] = {}
         for i, word in enumerate(data["text"]):
-            if not word.strip():
+            if word.strip():
+                key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+                words.setdefault(key, []).append(i)
+        lines = []
+        for indexes in words.values():
+            text = tidy_cjk_text(" ".join(data["text"][i] for i in indexes))
+            if not text:
                 continue
-            key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-            lines.setdefault(key, []).append(word)
-            confidence = float(data["conf"][i])
-            if confidence >= 0:
-                confidences.append(confidence)
-        text = tidy_cjk_text("\n".join(" ".join(words) for words in lines.values()))
-        mean = sum(confidences) / len(confidences) if confidences else None
-        return OcrResult(text, mean)
+            confidences = [float(data["conf"][i]) for i in indexes
+                           if float(data["conf"][i]) >= 0]
+            lines.append(OcrLine(
+                text,
+                (min(data["left"][i] for i in indexes), min(data["top"][i] for i in indexes),
+                 max(data["left"][i] + data["width"][i] for i in indexes),
+                 max(data["top"][i] + data["height"][i] for i in indexes)),
+                sum(confidences) / len(confidences) if confidences else None))
+        return OcrResult(tuple(lines), image.size)
 
 
 def make_engine(settings: IngestSettings) -> OcrEngine:

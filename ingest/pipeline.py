@@ -10,9 +10,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.document import iter_pages
-from ingest.ocr import OcrEngine, make_engine, tidy_cjk_text
+from ingest.ocr import OcrEngine, OcrLine, make_engine, tidy_cjk_text
 from ingest.preprocess import prepare_for_ocr
 from ingest.settings import IngestSettings
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """Where the OCR'd lines sit: boxes are pixels of the page image (at ``dpi``) after
+    turning it upright by ``orientation`` degrees (0/90/180/270, counter-clockwise) and
+    straightening it by ``skew`` degrees (counter-clockwise, same canvas size), as
+    :func:`ingest.preprocess.straighten` does."""
+
+    size: tuple[int, int]
+    dpi: int
+    orientation: int
+    skew: float
+    lines: tuple[OcrLine, ...]
 
 
 @dataclass(frozen=True)
@@ -21,6 +35,7 @@ class PageText:
     text: str
     source: str  # "text-layer" or the OCR engine's name
     confidence: float | None = None
+    layout: PageLayout | None = None  # OCR'd pages only
 
 
 def extract_pages(
@@ -45,7 +60,10 @@ def extract_pages(
             prepared = prepare_for_ocr(source.image)
             source.image.close()
             result = engine.recognise(prepared.image, dpi=source.dpi)
-            pages.append(PageText(source.number, result.text, engine.name, result.confidence))
+            layout = PageLayout(prepared.image.size, source.dpi, prepared.orientation,
+                                prepared.skew_degrees, result.lines)
+            pages.append(PageText(source.number, result.text, engine.name, result.confidence,
+                                  layout))
         if on_page:
             on_page(len(pages), page_count)
     return pages

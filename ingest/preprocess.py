@@ -6,7 +6,8 @@
   (the row sums vary most) when the page is straight. A coarse search over ±``MAX_SKEW``
   is refined around the best angle, on a downscaled copy, so it costs a fraction of OCR.
 
-Public surface: :func:`prepare_for_ocr`, :func:`estimate_skew`, :class:`Prepared`.
+Public surface: :func:`prepare_for_ocr`, :func:`estimate_skew`, :func:`straighten`,
+:class:`Prepared`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,20 @@ _WORK_SIZE = 900  # long side of the copy the angle is estimated on
 
 @dataclass(frozen=True)
 class Prepared:
-    image: Image.Image  # grayscale, straightened
+    image: Image.Image  # grayscale, upright, straightened
     skew_degrees: float  # the rotation applied (counter-clockwise, degrees)
+    orientation: int = 0  # the quarter turn applied first (0/90/180/270, counter-clockwise)
+
+
+def straighten(image: Image.Image, orientation: int, skew: float, fill: int | tuple = 255
+               ) -> Image.Image:
+    """Apply a page's geometry: the quarter turn, then the skew on the same canvas. The
+    access copy applies it to the colour page so OCR boxes fall on its text."""
+    if orientation % 360:
+        image = image.rotate(orientation % 360, expand=True)
+    if abs(skew) >= 0.15:
+        image = image.rotate(skew, resample=Image.Resampling.BICUBIC, fillcolor=fill)
+    return image
 
 
 def _profile_sharpness(ink: Image.Image, angle: float) -> float:
@@ -51,6 +64,4 @@ def estimate_skew(gray: Image.Image) -> float:
 def prepare_for_ocr(image: Image.Image) -> Prepared:
     gray = image.getchannel("R") if image.mode == "RGB" else image.convert("L")
     angle = estimate_skew(gray)
-    if abs(angle) >= 0.15:
-        gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
-    return Prepared(gray, angle)
+    return Prepared(straighten(gray, 0, angle), angle)
