@@ -1,10 +1,11 @@
 """Ingest: recognise uploaded files, check them, and extract the text of every page.
 
 Public surface: :func:`sniff`, :class:`FileKind`, :func:`inspect`, :func:`extract_pages`,
-:class:`PageText`, :class:`IngestSettings`, the OCR engines in :mod:`ingest.ocr` and the
-errors in :mod:`ingest.errors`.
+:class:`PageText`, :func:`write_access_copy` (the searchable PDF), :class:`IngestSettings`,
+the OCR engines in :mod:`ingest.ocr` and the errors in :mod:`ingest.errors`.
 """
 
+from ingest.access_copy import write_access_copy
 from ingest.document import DocumentInfo, inspect
 from ingest.errors import (
     CorruptFile,
@@ -35,4 +36,5 @@ __all__ = [
     "extract_pages",
     "inspect",
     "sniff",
+    "write_access_copy",
 ]
