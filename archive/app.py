@@ -28,13 +28,14 @@ from archive.routes import (
     customers,
     dossiers,
     health,
+    inbox,
     jobs,
     policies,
     records,
     search,
 )
 from archive.services.audit import Anchorer, Event, Trail
-from archive.services.jobs import JobContext, Worker
+from archive.services.jobs import JobContext, start_workers
 from archive.settings import Settings, get_settings
 from policies import Authorizer
 from search import make_search
@@ -130,11 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.anchorer.start()
         app.state.worker = None
         if settings.embedded_worker:
-            worker = Worker(JobContext.of(settings, sessions=app.state.sessions,
-                                          store=app.state.store, search=app.state.search),
-                            poll_seconds=settings.worker_poll_seconds)
-            worker.start()
-            app.state.worker = worker
+            app.state.worker = start_workers(settings, JobContext.of(
+                settings, sessions=app.state.sessions, store=app.state.store,
+                search=app.state.search))
         try:
             yield
         finally:
@@ -151,8 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    for module in (auth, customers, dossiers, records, jobs, search, borrowing, audit, accounts,
-                   policies, health):
+    for module in (auth, customers, dossiers, records, inbox, jobs, search, borrowing, audit,
+                   accounts, policies, health):
         app.include_router(module.router, prefix=API)
     _register_errors(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)

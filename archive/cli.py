@@ -1,4 +1,5 @@
-"""The ``archive`` command: serve, migrate, units, users, demo, import, reindex, verify."""
+"""The ``archive`` command: serve, worker, migrate, units, users, demo, import, reindex,
+verify."""
 
 from __future__ import annotations
 
@@ -42,6 +43,31 @@ def serve(
     from archive.app import create_app
 
     uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    processes: Annotated[int | None, typer.Option(
+        help="worker processes (default: ARCHIVE_WORKER_PROCESSES, else one per core)")] = None,
+) -> None:
+    """Run ingest workers (OCR, access copies, indexing) until interrupted; for servers
+    started with ARCHIVE_EMBEDDED_WORKER=false."""
+    import signal
+    import threading
+
+    from archive.services.jobs import WorkerPool
+
+    pool = WorkerPool(get_settings(), processes)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    pool.start()
+    console.print(f"{pool.size} ingest workers running; Ctrl-C stops them")
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pool.stop()
 
 
 @app.command()
@@ -126,16 +152,20 @@ def import_(
     directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
     user: Annotated[str, typer.Option("--as", help="archivist account that files the records")],
     manifest: Annotated[Path | None, typer.Option(
-        help="CSV: file,account,category,doc_type,title,doc_date,security_level "
-             "(default DIR/manifest.csv)")] = None,
+        help="CSV: file,account,doc_type[,category,title,doc_date,security_level] "
+             "(default DIR/manifest.csv if present)")] = None,
 ) -> None:
-    """Batch-ingest the files of DIRECTORY listed in its manifest, with a progress bar."""
+    """Batch-ingest the files of DIRECTORY with progress bars and a summary: as its manifest
+    says, or without one by reading each document's type and 户号 (自动归档); what cannot be
+    placed waits in the inbox (待归档, GET /api/v1/inbox)."""
     from archive.errors import ArchiveError
     from archive.services.batch import import_directory
 
+    if manifest is None and (directory / "manifest.csv").is_file():
+        manifest = directory / "manifest.csv"
     try:
         summary = import_directory(get_settings(), directory=directory, username=user,
-                                   manifest=manifest or directory / "manifest.csv",
+                                   manifest=manifest,
                                    console=console)
     except ArchiveError as exc:
         raise _fail(exc.detail) from None

@@ -116,11 +116,16 @@ class RecordText(BaseModel):
 
 class JobPublic(BaseModel):
     id: str
-    record_id: str
+    record_id: str | None = Field(description="the record read; for an inbox item, the "
+                                              "record it was filed as, once filed")
+    inbox_id: str | None = None
     status: Literal["queued", "running", "done", "failed"]
-    progress: float
-    error: str | None
+    progress: float = Field(description="share of pages done, 0–1")
+    pages_done: int
+    pages_total: int
+    error: str | None = Field(description="why the last attempt failed, if it did")
     attempts: int
+    retry_at: datetime | None = Field(description="when a failed attempt is tried again")
 
 
 class Highlight(BaseModel):

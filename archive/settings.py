@@ -61,9 +61,18 @@ class Settings(BaseSettings):
     root_unit: str = "root"
     root_unit_name: str = "供电公司"
     max_upload_bytes: int = 200 * 1024 * 1024
-    # Run ingest jobs in a thread of the web process (single-machine default).
+    # The web process runs the ingest workers itself (single-machine default); with False,
+    # run `archive worker` beside it.
     embedded_worker: bool = True
+    # Worker processes (OCR is CPU-bound): None = one per core; 0 = a thread of the calling
+    # process (tests, tiny installs).
+    worker_processes: int | None = None
     worker_poll_seconds: float = 0.5
+    # A running job's lease, renewed by its worker; a job whose worker died is taken up
+    # again when its lease has run out.
+    job_lease_seconds: float = 120.0
+    job_max_attempts: int = 4
+    job_backoff_seconds: float = 5.0  # doubled after every failed attempt
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     archive_number: ArchiveNumberSettings = ArchiveNumberSettings()

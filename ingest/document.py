@@ -46,7 +46,8 @@ def _head(path: Path) -> bytes:
 def inspect(path: Path, settings: IngestSettings) -> DocumentInfo:
     """Kind and page count of a file, or the IngestError that refuses it."""
     kind = sniff(_head(path))
-    count = _pdf_page_count(path) if kind is FileKind.PDF else _image_page_count(path, settings)
+    count = (_pdf_page_count(path, settings) if kind is FileKind.PDF
+             else _image_page_count(path, settings))
     if count == 0:
         raise EmptyFile("the document has no pages")
     if count > settings.max_pages:
@@ -78,10 +79,17 @@ def _pypdf_page_count(path: Path) -> int | None:
         return None
 
 
-def _pdf_page_count(path: Path) -> int:
+def _pdf_page_count(path: Path, settings: IngestSettings) -> int:
+    """Page count of a PDF whose every page can be rasterised within the limits."""
     pdf = _open_pdf(path)
     try:
-        return len(pdf)
+        count = len(pdf)
+        if count <= settings.max_pages:
+            scale = settings.dpi / 72
+            for index in range(count):
+                width, height = pdf.get_page_size(index)
+                _check_size(width * scale, height * scale, settings, f"page {index + 1}")
+        return count
     finally:
         pdf.close()
 
@@ -103,14 +111,17 @@ def _open_image(path: Path, settings: IngestSettings) -> Iterator[Image.Image]:
             image.close()
 
 
-def _check_pixels(image: Image.Image, settings: IngestSettings) -> None:
-    width, height = image.size
+def _check_size(width: float, height: float, settings: IngestSettings, what: str) -> None:
     if width <= 0 or height <= 0:
-        raise CorruptFile("the image has no pixels")
-    if width * height > settings.max_pixels:
+        raise CorruptFile(f"{what} has no pixels")
+    if width * height > settings.max_pixels or max(width, height) > settings.max_side_pixels:
         raise LimitExceeded(
-            f"image of {width}×{height} pixels; at most {settings.max_pixels} are accepted"
-        )
+            f"{what} of {width:.0f}×{height:.0f} pixels; at most {settings.max_pixels} pixels "
+            f"and {settings.max_side_pixels} on a side are accepted")
+
+
+def _check_pixels(image: Image.Image, settings: IngestSettings) -> None:
+    _check_size(*image.size, settings, "image")
 
 
 def _image_page_count(path: Path, settings: IngestSettings) -> int:
@@ -184,8 +195,7 @@ def _pdf_pages(path: Path, settings: IngestSettings) -> Iterator[PageSource]:
             try:
                 width, height = page.get_size()
                 scale = settings.dpi / 72
-                if width * height * scale * scale > settings.max_pixels:
-                    raise LimitExceeded(f"page {number} is too large to rasterise")
+                _check_size(width * scale, height * scale, settings, f"page {number}")
                 image = page.render(scale=scale, grayscale=False).to_pil()
             finally:
                 page.close()

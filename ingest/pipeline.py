@@ -28,6 +28,18 @@ class PageLayout:
     skew: float
     lines: tuple[OcrLine, ...]
 
+    def to_dict(self) -> dict:
+        return {"size": list(self.size), "dpi": self.dpi, "orientation": self.orientation,
+                "skew": self.skew,
+                "lines": [{"text": line.text, "box": list(line.box),
+                           "confidence": line.confidence} for line in self.lines]}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PageLayout:
+        return cls(tuple(values["size"]), values["dpi"], values["orientation"], values["skew"],
+                   tuple(OcrLine(line["text"], tuple(line["box"]), line["confidence"])
+                         for line in values["lines"]))
+
 
 @dataclass(frozen=True)
 class PageText:
@@ -36,6 +48,17 @@ class PageText:
     source: str  # "text-layer" or the OCR engine's name
     confidence: float | None = None
     layout: PageLayout | None = None  # OCR'd pages only
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, "text": self.text, "source": self.source,
+                "confidence": self.confidence,
+                "layout": self.layout.to_dict() if self.layout else None}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PageText:
+        layout = values.get("layout")
+        return cls(values["number"], values["text"], values["source"], values["confidence"],
+                   PageLayout.from_dict(layout) if layout else None)
 
 
 def extract_pages(

@@ -69,3 +69,13 @@ def png_header_claiming(width: int, height: int) -> bytes:
     body = zlib.compress(b"\x00" * 64)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
             + chunk(b"IEND", b""))
+
+
+def blank_pdf(pages: int, *, width: float = 595, height: float = 842) -> bytes:
+    """A PDF of blank pages: thousands of them, or one of an absurd size (in points)."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=width, height=height)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

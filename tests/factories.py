@@ -53,7 +53,9 @@ def postgres_database() -> Iterator[str]:
 
 @contextmanager
 def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Settings]:
-    values: dict = {"data_dir": tmp_path / "var", "worker_poll_seconds": 0.1}
+    # Jobs run in a thread of the test process; tests of the process pool ask for it.
+    values: dict = {"data_dir": tmp_path / "var", "worker_poll_seconds": 0.1,
+                    "worker_processes": 0}
     if backend_set == "embedded":
         values.update(overrides)
         yield Settings(**values)

@@ -135,6 +135,9 @@ class Record(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(64))
     original_key: Mapped[str] = mapped_column(String(200))
+    # The searchable PDF (page images + invisible text) made by ingest; None until made, or
+    # when every page had a text layer and the original is searchable itself.
+    access_key: Mapped[str | None] = mapped_column(String(200))
     original_filename: Mapped[str] = mapped_column(String(255), default="")
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -151,20 +154,34 @@ class Page(Base):
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))
     confidence: Mapped[float | None] = mapped_column(Float)
+    # OCR'd pages: canonical JSON of size, dpi, orientation, skew and the lines with their
+    # boxes and confidences (ingest.pipeline.PageLayout); None for text-layer pages.
+    layout: Mapped[str | None] = mapped_column(Text)
 
 
 class Job(Base):
-    """Background work on a record (ingest): persistent, claimed by one worker at a time."""
+    """Background work on a record (ingest): persistent, claimed by one worker at a time.
+
+    A running job holds a lease its worker renews; a job whose lease ran out (its worker
+    died) is claimed again. A failed attempt waits until ``not_before`` (backoff)."""
 
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    # kind "ingest": OCR a filed record; "classify": OCR an inbox item and file it if its
+    # type and 户号 can be read.
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), index=True)
+    inbox_id: Mapped[str | None] = mapped_column(ForeignKey("inbox_items.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="ingest")
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pages_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_before: Mapped[datetime | None] = mapped_column(index=True)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    worker: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -263,3 +280,36 @@ class BorrowRequest(Base):
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
     dossier: Mapped[Dossier] = relationship(lazy="joined")
+
+
+class InboxItem(Base):
+    """待归档: a file imported without catalogue data. Its ingest job reads it and files it
+    into its customer's dossier when the document type and 户号 can be read from it; what
+    cannot be placed waits here for an archivist, with the reason and the text read."""
+
+    __tablename__ = "inbox_items"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(64))
+    original_key: Mapped[str] = mapped_column(String(200))
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    security_level: Mapped[str] = mapped_column(String(8), default="内部")
+    # received → waiting (for an archivist) | filed | failed
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # What the text says (识别结果), as far as it could be read.
+    doc_type: Mapped[str] = mapped_column(String(32), default="")
+    account: Mapped[str] = mapped_column(String(32), default="")
+    doc_date: Mapped[date | None] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    pages: Mapped[str | None] = mapped_column(Text)  # JSON: the pages as read, with layout
+    access_key: Mapped[str | None] = mapped_column(String(200))
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
+
+    unit: Mapped[Unit] = relationship(lazy="joined")

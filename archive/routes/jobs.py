@@ -3,7 +3,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import select
 
+from archive.db.models import InboxItem
 from archive.deps import SessionDep, TrailDep, allowed
 from archive.schemas import JobPublic
 from archive.services.access import Actor
@@ -22,5 +24,12 @@ def read(
     job = get_job(session, actor=actor, job_id=job_id)
     trail.record(session, Event("job:read", "job", job_id))
     session.commit()
-    return JobPublic(id=job.id, record_id=job.record_id, status=job.status,  # type: ignore[arg-type]
-                     progress=job.progress, error=job.error, attempts=job.attempts)
+    record_id = job.record_id
+    if record_id is None and job.inbox_id is not None:
+        record_id = session.scalar(select(InboxItem.record_id)
+                                   .where(InboxItem.id == job.inbox_id))
+    return JobPublic(id=job.id, record_id=record_id, inbox_id=job.inbox_id,
+                     status=job.status,  # type: ignore[arg-type]
+                     progress=job.progress, pages_done=job.pages_done,
+                     pages_total=job.pages_total, error=job.error, attempts=job.attempts,
+                     retry_at=job.not_before if job.status == "queued" else None)

@@ -1,6 +1,8 @@
-"""``/api/v1/records``: upload (202 + job), catalogue metadata, original bytes, page text."""
+"""``/api/v1/records``: upload (202 + job), catalogue metadata, original bytes, access copy,
+page text."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import Record
 from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
+from archive.errors import Conflict
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
 from archive.services.audit import Event, Trail
@@ -19,10 +22,12 @@ from archive.services.records import (
     Upload,
     accept_upload,
     get_record,
-    open_original,
+    open_object,
     record_pages,
+    stat_object,
 )
 from policies import Action
+from storage import ObjectStore
 
 router = APIRouter(prefix="/records", tags=["records"])
 
@@ -88,14 +93,9 @@ def _open_for_content(
     return record
 
 
-@router.get("/{record_id}/content", response_class=StreamingResponse,
-            responses={200: {"content": {"application/pdf": {}, "image/tiff": {}}}})
-def content(
-    record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
-    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
-) -> StreamingResponse:
-    record = _open_for_content(session, actor, trail, record_id, "record:content")
-    stream = open_original(store, record)
+def _stream(store: ObjectStore, key: str, media_type: str, size: int, filename: str,
+            etag: str) -> StreamingResponse:
+    stream = open_object(store, key)
 
     def body() -> Iterator[bytes]:
         try:
@@ -104,12 +104,43 @@ def content(
         finally:
             stream.close()
 
-    filename = record.original_filename or f"{record.id}"
-    return StreamingResponse(body(), media_type=record.media_type, headers={
-        "Content-Length": str(record.size),
+    return StreamingResponse(body(), media_type=media_type, headers={
+        "Content-Length": str(size),
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-        "ETag": f'"{record.sha256}"',
+        "ETag": f'"{etag}"',
     })
+
+
+@router.get("/{record_id}/content", response_class=StreamingResponse,
+            responses={200: {"content": {"application/pdf": {}, "image/tiff": {}}}})
+def content(
+    record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
+) -> StreamingResponse:
+    """The original bytes, exactly as filed."""
+    record = _open_for_content(session, actor, trail, record_id, "record:content")
+    return _stream(store, record.original_key, record.media_type, record.size,
+                   record.original_filename or record.id, record.sha256)
+
+
+@router.get("/{record_id}/access-copy", response_class=StreamingResponse,
+            responses={200: {"content": {"application/pdf": {}}}})
+def access_copy(
+    record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
+) -> StreamingResponse:
+    """The searchable PDF (page images with an invisible text layer) made at ingest; a
+    born-digital PDF is its own access copy."""
+    record = _open_for_content(session, actor, trail, record_id, "record:access-copy")
+    stem = Path(record.original_filename or record.id).stem
+    if record.access_key is not None:
+        info = stat_object(store, record.access_key)
+        return _stream(store, record.access_key, "application/pdf", info.size,
+                       f"{stem}.searchable.pdf", info.sha256 or record.sha256)
+    if record.status == "indexed" and record.media_type == "application/pdf":
+        return _stream(store, record.original_key, record.media_type, record.size,
+                       f"{stem}.pdf", record.sha256)
+    raise Conflict(f"record {record_id} has no access copy yet (status {record.status})")
 
 
 @router.get("/{record_id}/text", response_model=RecordText)

@@ -102,7 +102,7 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
             except DuplicateRecord:
                 duplicates += 1
         ctx = JobContext.of(settings, sessions=sessions, store=store, search=search)
-        done, failed = run_jobs(ctx, console, job_ids)
+        done, failed = run_jobs(ctx, console, job_ids, settings)
         example = _upload_example(people[-1], demo_dir)
     finally:
         search.close()

@@ -5,8 +5,9 @@ limits, duplicate) before anything is stored; the original is stored under its s
 then the record and its ingest job are committed together. If the commit fails the stored
 object is removed again, so a failed request leaves no object, row or index entry.
 
-Public surface: :func:`accept_upload`, :func:`get_record`, :func:`open_original`,
-:func:`record_pages`, :func:`record_target`, :class:`Upload`.
+Public surface: :func:`accept_upload`, :func:`get_record`, :func:`open_object`, :func:`stat_object`,
+:func:`record_pages`, :func:`record_target`, :class:`Upload`, :func:`receive_original`,
+:func:`forget_original`, :class:`Received`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Job, Page, Record
+from archive.db.models import InboxItem, Job, Page, Record
 from archive.errors import (
     BackendUnavailable,
     DuplicateRecord,
@@ -47,7 +48,7 @@ from ingest import (
     inspect,
 )
 from policies import Target, borrow_key
-from storage import ObjectStore, StorageError
+from storage import ObjectInfo, ObjectStore, StorageError
 
 CHUNK = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -97,6 +98,63 @@ def _check_document(path: Path, settings: IngestSettings) -> tuple[str, int]:
     return MEDIA_TYPES[info.kind], info.page_count
 
 
+@dataclass(frozen=True)
+class Received:
+    """An original checked and stored under its sha256, not yet catalogued."""
+
+    sha256: str
+    size: int
+    media_type: str
+    page_count: int
+    key: str
+    filename: str
+
+
+def _duplicate_of(session: Session, sha256: str) -> str | None:
+    return session.scalar(select(Record.id).where(Record.sha256 == sha256)) or session.scalar(
+        select(InboxItem.id).where(InboxItem.sha256 == sha256))
+
+
+def receive_original(
+    sessions: sessionmaker[Session], *, stream: BinaryIO, filename: str, store: ObjectStore,
+    ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path,
+) -> Received:
+    """Spool, hash and check an upload, refuse a duplicate, and store the original.
+
+    The caller catalogues it in one transaction and, if that fails, calls
+    :func:`forget_original` so nothing is left behind."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=spool_dir) as tmp:
+        path = Path(tmp) / "upload"
+        sha256, size = _spool(stream, path, max_bytes)
+        if size == 0:
+            raise InvalidInput("the file is empty")
+        media_type, page_count = _check_document(path, ingest_settings)
+        with sessions() as session:
+            existing = _duplicate_of(session, sha256)
+        if existing is not None:
+            raise DuplicateRecord(f"this file is already record {existing}", record_id=existing)
+        key = original_key(sha256)
+        try:
+            with open(path, "rb") as f:
+                store.put(key, f, sha256=sha256, content_type=media_type)
+        except StorageError as exc:
+            raise BackendUnavailable(f"object storage: {exc}") from exc
+    return Received(sha256, size, media_type, page_count, key, Path(filename or "").name[:255])
+
+
+def forget_original(sessions: sessionmaker[Session], store: ObjectStore, received: Received,
+                    exc: Exception) -> None:
+    """After a failed catalogue commit: a duplicate if the same file won a race (its object
+    is theirs now), else remove the object we stored."""
+    with sessions() as session:
+        existing = _duplicate_of(session, received.sha256)
+    if existing is not None:
+        raise DuplicateRecord(f"this file is already record {existing}",
+                              record_id=existing) from exc
+    _forget_object(store, received.key)
+
+
 def accept_upload(
     sessions: sessionmaker[Session], *, actor: Actor, upload: Upload, store: ObjectStore,
     ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path, trail: Trail,
@@ -110,46 +168,28 @@ def accept_upload(
     with sessions() as session:
         dossier = get_dossier(session, actor=actor, dossier_id=upload.dossier_id,
                               action="record:create")
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=spool_dir) as tmp:
-        path = Path(tmp) / "upload"
-        sha256, size = _spool(upload.stream, path, max_bytes)
-        if size == 0:
-            raise InvalidInput("the file is empty")
-        media_type, page_count = _check_document(path, ingest_settings)
-        with sessions() as session:
-            existing = session.scalar(select(Record.id).where(Record.sha256 == sha256))
-        if existing is not None:
-            raise DuplicateRecord(f"this file is already record {existing}", record_id=existing)
-        key = original_key(sha256)
-        try:
-            with open(path, "rb") as stream:
-                store.put(key, stream, sha256=sha256, content_type=media_type)
-        except StorageError as exc:
-            raise BackendUnavailable(f"object storage: {exc}") from exc
+    received = receive_original(sessions, stream=upload.stream, filename=upload.filename,
+                                store=store, ingest_settings=ingest_settings,
+                                max_bytes=max_bytes, spool_dir=spool_dir)
     try:
         with sessions.begin() as session:
             record = Record(
                 dossier_id=dossier.id, doc_type=upload.doc_type, title=upload.title.strip(),
                 doc_date=upload.doc_date, security_level=upload.security_level,
                 retention_period=DOC_TYPES[upload.doc_type], status="received",
-                page_count=page_count, sha256=sha256, size=size, media_type=media_type,
-                original_key=key, original_filename=Path(upload.filename or "").name[:255],
-                created_by=actor.user_id,
+                page_count=received.page_count, sha256=received.sha256, size=received.size,
+                media_type=received.media_type, original_key=received.key,
+                original_filename=received.filename, created_by=actor.user_id,
             )
             session.add(record)
             session.flush()
             job = Job(record_id=record.id, kind="ingest", status="queued")
             session.add(job)
             trail.record(session, Event("record:create", "record", record.id, details={
-                "dossier": dossier.archive_number, "sha256": sha256, "size": size}))
+                "dossier": dossier.archive_number, "sha256": received.sha256,
+                "size": received.size}))
     except Exception as exc:
-        with sessions() as session:
-            existing = session.scalar(select(Record.id).where(Record.sha256 == sha256))
-        if existing is not None:  # the same file won a race: the object is theirs now
-            raise DuplicateRecord(f"this file is already record {existing}",
-                                  record_id=existing) from exc
-        _forget_object(store, key)
+        forget_original(sessions, store, received, exc)
         raise
     return record, job
 
@@ -177,9 +217,16 @@ def record_target(record: Record) -> Target:
     return Target(key=borrow_key(record.dossier_id, record.id), level=record.security_level)
 
 
-def open_original(store: ObjectStore, record: Record) -> BinaryIO:
+def open_object(store: ObjectStore, key: str) -> BinaryIO:
     try:
-        return store.get(record.original_key)
+        return store.get(key)
+    except StorageError as exc:
+        raise BackendUnavailable(f"object storage: {exc}") from exc
+
+
+def stat_object(store: ObjectStore, key: str) -> ObjectInfo:
+    try:
+        return store.stat(key)
     except StorageError as exc:
         raise BackendUnavailable(f"object storage: {exc}") from exc
 

@@ -6,6 +6,7 @@ route exists that the matrix does not cover."""
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from archive.db.models import BorrowRequest, PolicyRule, User
+from archive.db.models import BorrowRequest, InboxItem, PolicyRule, Unit, User
 from archive.db.session import make_engine, make_sessionmaker
 from archive.services.accounts import add_user
 from archive.services.policy import bump_version
@@ -81,9 +82,19 @@ ROUTES = [
     Route("GET", "/api/v1/records/{record_id}/content", "record:content", True, True, 200,
           lambda c, h, w, lv, lent: c.get(f"/api/v1/records/{w['records'][lent][lv]}/content",
                                           headers=h), lendable=True),
+    Route("GET", "/api/v1/records/{record_id}/access-copy", "record:content", True, True, 200,
+          lambda c, h, w, lv, lent: c.get(
+              f"/api/v1/records/{w['records'][lent][lv]}/access-copy", headers=h),
+          lendable=True),
     Route("GET", "/api/v1/records/{record_id}/text", "record:content", True, True, 200,
           lambda c, h, w, lv, lent: c.get(f"/api/v1/records/{w['records'][lent][lv]}/text",
                                           headers=h), lendable=True),
+    Route("GET", "/api/v1/inbox", "record:create", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/inbox", headers=h)),
+    Route("POST", "/api/v1/inbox/{item_id}/file", "record:create", True, False, 201,
+          lambda c, h, w, lv, lent: c.post(f"/api/v1/inbox/{w['inbox_item']()}/file", headers=h,
+                                           json={"customer_account": w["account"],
+                                                 "doc_type": "用电申请书", "title": "用电申请书"})),
     Route("GET", "/api/v1/jobs/{job_id}", "job:read", True, False, 200,
           lambda c, h, w, lv, lent: c.get(f"/api/v1/jobs/{w['jobs'][lv]}", headers=h)),
     Route("POST", "/api/v1/borrow-requests", "borrow:request", True, False, 201,
@@ -197,8 +208,25 @@ def world(client, settings) -> Iterator[dict]:
                 return request.id
         return make
 
+    def inbox_item() -> str:
+        """A file of 西湖供电所's inbox, read but not placed."""
+        with sessions.begin() as session:
+            xh = session.scalar(select(Unit.id).where(Unit.code == "xh"))
+            creator = session.scalar(select(User.id).where(User.username == "target"))
+            digest = uuid.uuid4().hex * 2
+            item = InboxItem(unit_id=xh, created_by=creator, sha256=digest, size=1,
+                             media_type="application/pdf", original_key=f"originals/{digest}",
+                             page_count=1, status="waiting", reason="matrix",
+                             pages=json.dumps([{"number": 1, "text": "用电申请书",
+                                                "source": "text-layer", "confidence": None,
+                                                "layout": None}]))
+            session.add(item)
+            session.flush()
+            return item.id
+
     yield {"account": account, "dossiers": dossiers, "records": records, "jobs": jobs,
-           "pending": borrow_request("pending"), "on_loan": borrow_request("approved")}
+           "pending": borrow_request("pending"), "on_loan": borrow_request("approved"),
+           "inbox_item": inbox_item}
     engine.dispose()
 
 

@@ -121,6 +121,9 @@ BAD_UPLOADS = {
     "encrypted pdf": (documents.encrypted_pdf(), 422),
     "pdf without pages": (documents.empty_pdf(), 422),
     "bomb image": (documents.png_header_claiming(60000, 60000), 413),
+    "absurd image dimensions": (documents.png_header_claiming(200_000, 10), 413),
+    "pdf with thousands of pages": (documents.blank_pdf(1200), 413),
+    "pdf page of absurd size": (documents.blank_pdf(1, width=14_400, height=14_400), 413),
     # refused from its Content-Length before the body is read
     "too large": (b"%PDF-1.4\n" + b"0" * 300_000, 413),
     # within the request allowance for form fields, so refused while spooling the file

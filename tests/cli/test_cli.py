@@ -1,4 +1,5 @@
-"""The ``archive`` command: migrate, units, users, import with a manifest, reindex, verify."""
+"""The ``archive`` command: migrate, units, users, import with a manifest or by auto-filing,
+reindex, verify."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def run(*args: str, stdin: str | None = None) -> Ran:
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ARCHIVE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ARCHIVE_WORKER_PROCESSES", "2")  # import runs a pool of processes
     from archive.settings import get_settings
 
     get_settings.cache_clear()
@@ -91,7 +93,8 @@ def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
 
     result = run("import", str(folder), "--as", "dangan")
     assert result.exit_code == 1, result.output  # two files were refused
-    assert "3 filed, 1 duplicates skipped, 2 refused, 3 indexed, 0 failed" in result.output
+    assert "3 accepted, 1 duplicates skipped, 2 refused, 0 failed in OCR" in result.output
+    assert "filed and indexed: 3" in result.output
     assert "notes.txt" in result.output and "missing.pdf" in result.output
 
     with make_sessionmaker(engine)() as session:
@@ -104,6 +107,67 @@ def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
     assert run("reindex").exit_code == 0
     verified = run("verify")
     assert verified.exit_code == 0 and "3 of 3 originals intact" in verified.output
+
+
+def _add_customers(data_dir, customers) -> None:
+    from archive.db.session import make_engine, make_sessionmaker
+    from archive.services.accounts import actor_for
+    from archive.services.filing import create_customer
+
+    engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
+    with make_sessionmaker(engine).begin() as session:
+        actor = actor_for(session, "dangan")
+        for customer in customers:
+            create_customer(session, actor=actor, account=customer.account, name=customer.name,
+                            customer_class=customer.customer_class, unit="xh")
+    engine.dispose()
+
+
+@pytest.mark.ocr
+def test_import_without_a_manifest_files_by_the_text_and_keeps_the_rest(
+        data_dir, tmp_path) -> None:
+    from sqlalchemy import select
+
+    from archive.db.models import InboxItem, Record
+    from archive.db.session import make_engine, make_sessionmaker
+
+    known, unknown = make_customers(3, seed=8)[:2], make_customers(3, seed=8)[2:]
+    docs = make_documents(known + unknown, seed=8, per_customer=2)
+    placed = [d for d in docs if d.customer in known and len(d.pages) == 1][:2]
+    stranger = next(d for d in docs if d.customer in unknown)
+    folder = tmp_path / "backlog"
+    folder.mkdir()
+    write_document(placed[0], folder / "a.jpg", "jpeg", degradation=CLEAN)  # read by OCR
+    write_document(placed[1], folder / "b.pdf", "pdf-text")
+    write_document(stranger, folder / "c.pdf", "pdf-text")
+    (folder / "d.pdf").write_bytes(documents.text_pdf(["会议纪要 配电房改造"]))
+    (folder / "copy-of-b.pdf").write_bytes((folder / "b.pdf").read_bytes())
+    (folder / "e.txt").write_text("not a scan")
+    _add_customers(data_dir, known)
+
+    result = run("import", str(folder), "--as", "dangan")
+    assert result.exit_code == 1, result.output  # e.txt was refused
+    assert "4 accepted, 1 duplicates skipped, 1 refused, 0 failed in OCR" in result.output
+    assert "filed automatically: 2; 待归档 waiting in the inbox: 2" in result.output
+
+    engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
+    with make_sessionmaker(engine)() as session:
+        records = {r.original_filename: r for r in session.scalars(select(Record))}
+        assert sorted(records) == ["a.jpg", "b.pdf"]
+        for name, doc in zip(("a.jpg", "b.pdf"), placed, strict=True):
+            record = records[name]
+            assert (record.doc_type, record.doc_date, record.status) == (
+                doc.doc_type, doc.doc_date, "indexed")
+            assert record.dossier.customer.account == doc.customer.account
+            assert record.dossier.category == doc.category
+        assert records["a.jpg"].access_key is not None  # the scan got its searchable PDF
+        waiting = {i.original_filename: i.reason for i in session.scalars(
+            select(InboxItem).where(InboxItem.status == "waiting"))}
+        assert waiting == {"c.pdf": f"customer {stranger.customer.account} is not in the "
+                                    "archive",
+                           "d.pdf": "文件类型 not recognised in the title; no 户号 found in "
+                                    "the text"}
+    engine.dispose()
 
 
 def test_verify_finds_a_damaged_original(data_dir) -> None:

@@ -1,0 +1,99 @@
+"""``/api/v1/inbox``: 待归档 — files imported without catalogue data that could not be
+filed automatically, and filing them by hand."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, Field
+
+from archive.db.models import InboxItem
+from archive.deps import SearchDep, SessionDep, SettingsDep, TrailDep, allowed
+from archive.services.access import Actor
+from archive.services.audit import Event
+from archive.services.inbox import file_item, get_item, list_inbox
+from archive.services.indexing import index_record
+from archive.services.masking import mask_text, sees_personal_information
+from policies import Action
+from search import SearchError
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/inbox", tags=["inbox"])
+PREVIEW_CHARS = 300
+
+
+class InboxPublic(BaseModel):
+    id: str
+    status: str = Field(description="received|waiting|filed|failed")
+    reason: str = Field(description="why it could not be filed automatically")
+    original_filename: str
+    page_count: int
+    created_at: datetime
+    doc_type: str = Field(description="文件类型 read from the title, if any")
+    account: str = Field(description="户号 read from the text, if any")
+    doc_date: date | None
+    title: str
+    preview: str = Field(description="the start of the text read (masked without clearance)")
+    record_id: str | None
+
+
+class FileRequest(BaseModel):
+    customer_account: str
+    doc_type: str
+    title: str
+    doc_date: date | None = None
+    security_level: Literal["公开", "内部", "受限"] = "内部"
+
+
+def inbox_public(item: InboxItem, *, personal: bool) -> InboxPublic:
+    text = "\n".join(p["text"] for p in json.loads(item.pages or "[]"))[:PREVIEW_CHARS]
+    return InboxPublic(
+        id=item.id, status=item.status, reason=item.reason,
+        original_filename=item.original_filename, page_count=item.page_count,
+        created_at=item.created_at, doc_type=item.doc_type, account=item.account,
+        doc_date=item.doc_date, title=item.title,
+        preview=text if personal else mask_text(text), record_id=item.record_id)
+
+
+@router.get("", response_model=list[InboxPublic])
+def index(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
+    state: Annotated[Literal["received", "waiting", "filed", "failed"] | None,
+                     Query(alias="status")] = "waiting",
+) -> list[InboxPublic]:
+    """Items of the caller's units, oldest first (default: those waiting for an archivist)."""
+    items = list_inbox(session, actor=actor, status=state)
+    trail.record(session, Event("inbox:list", "inbox", "",
+                                details={"status": state, "count": len(items)}))
+    session.commit()
+    personal = sees_personal_information(actor)
+    return [inbox_public(item, personal=personal) for item in items]
+
+
+@router.post("/{item_id}/file", status_code=status.HTTP_201_CREATED,
+             response_model=InboxPublic)
+def file(
+    item_id: str, body: FileRequest, session: SessionDep, settings: SettingsDep,
+    trail: TrailDep, search: SearchDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
+) -> InboxPublic:
+    """File a waiting item into its customer's dossier, as the archivist says."""
+    item = get_item(session, actor=actor, item_id=item_id)
+    record = file_item(session, item, actor=actor, numbering=settings.archive_number,
+                       account=body.customer_account, doc_type=body.doc_type,
+                       title=body.title, doc_date=body.doc_date,
+                       security_level=body.security_level)
+    trail.record(session, Event("record:create", "record", record.id, details={
+        "inbox": item.id, "auto_filed": False, "sha256": item.sha256}))
+    session.commit()
+    try:
+        index_record(session, search, record.id)
+    except SearchError:  # filed all the same; `archive reindex` catches the index up
+        log.warning("record %s filed but not indexed", record.id, exc_info=True)
+    return inbox_public(item, personal=sees_personal_information(actor))

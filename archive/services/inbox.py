@@ -1,0 +1,235 @@
+"""The inbox (待归档) and auto-filing: files imported without catalogue data.
+
+An imported file is stored and checked like an upload, then read by an ingest job. From its
+text the job takes the document type (the title on page 1: 用电申请书, 供用电合同, …), the
+户号 and the document date; when the customer exists within the importer's unit, the record
+is filed into the customer's dossier of that type's category (created with its 档号 if
+missing). Otherwise the item waits, with the reason and the text read, until an archivist
+files it by hand. Either way the OCR is done once: the pages travel with the item.
+
+Public surface: :func:`accept_to_inbox`, :func:`read_catalogue`, :class:`Reading`,
+:func:`settle`, :func:`file_item`, :func:`list_inbox`, :func:`get_item`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.db.models import Customer, Dossier, InboxItem, Job, Page, Record, Unit, User
+from archive.errors import Conflict, InvalidInput, NotFound
+from archive.services.access import SECURITY_LEVELS, Actor, require_unit
+from archive.services.accounts import actor_for
+from archive.services.audit import Event, Trail
+from archive.services.catalogue import DOC_TYPE_CATEGORIES, DOC_TYPES
+from archive.services.filing import create_dossier, get_customer
+from archive.services.records import forget_original, receive_original
+from archive.settings import ArchiveNumberSettings
+from ingest import IngestSettings
+from ingest.pipeline import PageText
+from policies import unit_reaches
+from storage import ObjectStore
+
+_ACCOUNT = re.compile(r"户\s*号\s*[:：]?\s*(\d{10})(?!\d)")
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+# "签订日期：2024年5月20日": the label says which date of the form is the document's own.
+_LABELLED_DATE = re.compile(r"([^\s：:]{0,8}日期)\s*[:：]\s*" + _DATE.pattern)
+# A form's own date first; a bare 日期 is the signature's; 受理/完成 come after it.
+_DATE_LABELS = ("签订日期", "检查日期", "装拆日期", "申请日期", "日期", "受理日期", "完成日期")
+_NOT_THE_DOCUMENT_DATE = ("预计", "投运", "有效", "到期", "截止")
+# Longest first, so 违章用电及窃电处理记录 wins over any shorter type inside it.
+_TYPES_BY_LENGTH = sorted((t for t in DOC_TYPES if t != "其他"), key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The catalogue fields read from a document's text (empty where not found)."""
+
+    doc_type: str = ""
+    account: str = ""
+    doc_date: date | None = None
+    title: str = ""
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def read_catalogue(pages: list[str]) -> Reading:
+    """Document type from the title (the first lines of page 1), the 户号 and the first
+    date of page 1 (falling back to later pages for the 户号)."""
+    first = pages[0] if pages else ""
+    head = [_compact(line) for line in first.splitlines() if line.strip()][:3]
+    doc_type = next((t for line in head for t in _TYPES_BY_LENGTH if t in line), "")
+    title = next((line for line in head if doc_type and doc_type in line), head[0] if head
+                 else "")
+    account = ""
+    for page in pages:
+        if match := _ACCOUNT.search(unicodedata.normalize("NFKC", page)):
+            account = match.group(1)
+            break
+    return Reading(doc_type, account, _document_date(unicodedata.normalize("NFKC", first)),
+                   title[:500])
+
+
+def _date(year: str, month: str, day: str) -> date | None:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _document_date(text: str) -> date | None:
+    """The date a labelled field gives (in the order of ``_DATE_LABELS``), else the first
+    date on the page; planned and expiry dates are not the document's."""
+    labelled = {}
+    for label, *parts in _LABELLED_DATE.findall(text):
+        label = re.sub(r"\s+", "", label)
+        if not any(word in label for word in _NOT_THE_DOCUMENT_DATE):
+            labelled.setdefault(label, _date(*parts))
+    for wanted in _DATE_LABELS:
+        if labelled.get(wanted):
+            return labelled[wanted]
+    return next((d for parts in _DATE.findall(text) if (d := _date(*parts))), None)
+
+
+def accept_to_inbox(
+    sessions: sessionmaker[Session], *, actor: Actor, stream: BinaryIO, filename: str,
+    store: ObjectStore, ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path,
+    trail: Trail, security_level: str = "内部",
+) -> tuple[InboxItem, Job]:
+    """Store a file for auto-filing in the actor's unit; returns the item and its job."""
+    if security_level not in SECURITY_LEVELS:
+        raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
+    received = receive_original(sessions, stream=stream, filename=filename, store=store,
+                                ingest_settings=ingest_settings, max_bytes=max_bytes,
+                                spool_dir=spool_dir)
+    try:
+        with sessions.begin() as session:
+            unit_id = session.scalar(select(Unit.id).where(Unit.code == actor.unit_code))
+            item = InboxItem(unit_id=unit_id, created_by=actor.user_id, sha256=received.sha256,
+                             size=received.size, media_type=received.media_type,
+                             original_key=received.key, original_filename=received.filename,
+                             page_count=received.page_count, security_level=security_level)
+            session.add(item)
+            session.flush()
+            job = Job(inbox_id=item.id, kind="classify", status="queued")
+            session.add(job)
+            trail.record(session, Event("inbox:receive", "inbox", item.id, details={
+                "sha256": received.sha256, "size": received.size,
+                "filename": received.filename}))
+    except Exception as exc:
+        forget_original(sessions, store, received, exc)
+        raise
+    return item, job
+
+
+def _dossier_for(session: Session, actor: Actor, numbering: ArchiveNumberSettings,
+                 customer: Customer, category: str) -> Dossier:
+    dossier = session.scalar(select(Dossier).where(Dossier.customer_id == customer.id,
+                                                   Dossier.category == category)
+                             .order_by(Dossier.created_at.desc()).limit(1))
+    return dossier or create_dossier(session, actor=actor, numbering=numbering,
+                                     customer_account=customer.account, category=category)
+
+
+def file_item(
+    session: Session, item: InboxItem, *, actor: Actor, numbering: ArchiveNumberSettings,
+    account: str, doc_type: str, title: str, doc_date: date | None, security_level: str,
+) -> Record:
+    """Make the item a record in its customer's dossier, with the pages already read."""
+    if item.status == "filed":
+        raise Conflict(f"inbox item {item.id} is already record {item.record_id}")
+    if item.pages is None:
+        raise Conflict(f"inbox item {item.id} has not been read yet")
+    if doc_type not in DOC_TYPES:
+        raise InvalidInput(f"doc_type must be one of {'、'.join(DOC_TYPES)}")
+    if security_level not in SECURITY_LEVELS:
+        raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
+    if not title.strip():
+        raise InvalidInput("title is required")
+    customer = get_customer(session, actor=actor, account=account, action="record:create")
+    dossier = _dossier_for(session, actor, numbering, customer, DOC_TYPE_CATEGORIES[doc_type])
+    pages = [PageText.from_dict(p) for p in json.loads(item.pages)]
+    record = Record(
+        dossier_id=dossier.id, doc_type=doc_type, title=title.strip()[:500], doc_date=doc_date,
+        security_level=security_level, retention_period=DOC_TYPES[doc_type], status="indexed",
+        page_count=len(pages), sha256=item.sha256, size=item.size, media_type=item.media_type,
+        original_key=item.original_key, access_key=item.access_key,
+        original_filename=item.original_filename, created_by=item.created_by)
+    session.add(record)
+    session.flush()
+    session.add_all(Page(record_id=record.id, number=p.number, text=p.text, source=p.source,
+                         confidence=p.confidence, layout=json.dumps(
+                             p.layout.to_dict(), ensure_ascii=False) if p.layout else None)
+                    for p in pages)
+    item.status, item.record_id, item.reason = "filed", record.id, ""
+    session.flush()
+    return record
+
+
+def settle(session: Session, item: InboxItem, pages: list[PageText], access_key: str | None,
+           *, numbering: ArchiveNumberSettings, trail: Trail) -> Record | None:
+    """After reading an item: file it if its text says where it belongs, else leave it
+    waiting with the reason. Returns the record filed, if any."""
+    reading = read_catalogue([p.text for p in pages])
+    item.pages = json.dumps([p.to_dict() for p in pages], ensure_ascii=False)
+    item.access_key = access_key
+    item.doc_type, item.account = reading.doc_type, reading.account
+    item.doc_date, item.title = reading.doc_date, reading.title
+    reasons = []
+    if not reading.doc_type:
+        reasons.append("文件类型 not recognised in the title")
+    if not reading.account:
+        reasons.append("no 户号 found in the text")
+    customer = (session.scalar(select(Customer).where(Customer.account == reading.account))
+                if reading.account else None)
+    if reading.account and customer is None:
+        reasons.append(f"customer {reading.account} is not in the archive")
+    elif customer is not None and not unit_reaches(item.unit.path, customer.unit.path):
+        reasons.append(f"customer {reading.account} belongs to another unit")
+    if reasons:
+        item.status, item.reason = "waiting", "; ".join(reasons)
+        trail.record(session, Event("inbox:wait", "inbox", item.id,
+                                    details={"reason": item.reason}), username="system")
+        return None
+    creator = session.get(User, item.created_by)
+    assert creator is not None
+    actor = actor_for(session, creator.username)
+    record = file_item(session, item, actor=actor, numbering=numbering,
+                       account=reading.account, doc_type=reading.doc_type,
+                       title=reading.title or reading.doc_type, doc_date=reading.doc_date,
+                       security_level=item.security_level)
+    trail.record(session, Event("record:create", "record", record.id, details={
+        "inbox": item.id, "auto_filed": True, "sha256": item.sha256}), username="system")
+    return record
+
+
+def get_item(session: Session, *, actor: Actor, item_id: str) -> InboxItem:
+    item = session.get(InboxItem, item_id)
+    if item is None:
+        raise NotFound(f"inbox item {item_id} not found")
+    require_unit(actor, item.unit.path, f"inbox item {item_id}", "record:create")
+    return item
+
+
+def list_inbox(session: Session, *, actor: Actor, status: str | None = "waiting",
+               limit: int = 200) -> list[InboxItem]:
+    """Items of the units where the actor may file records, oldest first."""
+    units = (actor.authorizer.domains(actor.username, "record:create")
+             if actor.authorizer is not None else (actor.unit_path,))
+    if not units:
+        return []
+    query = (select(InboxItem).join(Unit, Unit.id == InboxItem.unit_id)
+             .where(or_(*(Unit.path.startswith(u, autoescape=True) for u in units))))
+    if status:
+        query = query.where(InboxItem.status == status)
+    return list(session.scalars(query.order_by(InboxItem.created_at).limit(limit)))

@@ -1,0 +1,63 @@
+"""Retries with backoff: a job whose backend is away waits, twice as long each time, and
+fails with its reason after the last attempt (the error path, with the store mocked)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+
+from archive.db.models import Job, utcnow
+from archive.services.jobs import JobContext, JobPolicy, claim_next, run_job
+from storage import StorageUnavailable
+from tests import documents
+from tests.factories import create_customer, create_dossier, login, upload
+
+
+@pytest.fixture(params=["embedded"])
+def backend_set(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend_set, tmp_path):
+    from tests.factories import bootstrap, make_settings
+
+    with make_settings(backend_set, tmp_path, embedded_worker=False) as built:
+        bootstrap(built)
+        yield built
+
+
+def test_backoff_then_failure_with_the_reason(client, settings) -> None:
+    archivist = login(client, "archivist")
+    create_customer(client, archivist, "3300012345", unit="xh")
+    dossier = create_dossier(client, archivist, "3300012345")["id"]
+    job_id = upload(client, archivist, dossier, documents.text_pdf(["用电申请书"])).json()["job_id"]
+    state = client.app.state
+    store = mock.Mock(wraps=state.store)
+    store.get.side_effect = StorageUnavailable("connection refused")
+    policy = JobPolicy(max_attempts=3, backoff=timedelta(seconds=60))
+    ctx = JobContext.of(settings, sessions=state.sessions, store=store, search=state.search)
+    ctx.policy = policy
+
+    waits = []
+    for attempt in (1, 2, 3):
+        assert claim_next(state.sessions, policy, "test") == job_id
+        run_job(ctx, job_id)
+        with state.sessions() as session:
+            job = session.get(Job, job_id)
+            assert job.attempts == attempt
+            status, error, not_before = job.status, job.error, job.not_before
+        if attempt < 3:
+            assert status == "queued" and "retrying" in error
+            waits.append(not_before.replace(tzinfo=utcnow().tzinfo) - utcnow())
+            # not due yet: nobody claims it before its time
+            assert claim_next(state.sessions, policy, "test") is None
+            with state.sessions.begin() as session:  # let the clock run past the wait
+                session.get(Job, job_id).not_before = utcnow() - timedelta(seconds=1)
+    assert timedelta(seconds=55) < waits[0] <= timedelta(seconds=60)
+    assert timedelta(seconds=115) < waits[1] <= timedelta(seconds=120)
+    failed = client.get(f"/api/v1/jobs/{job_id}", headers=archivist).json()
+    assert failed["status"] == "failed"
+    assert failed["error"] == "StorageUnavailable: connection refused"
