@@ -1,5 +1,6 @@
 """Retries with backoff: a job whose backend is away waits, twice as long each time, and
-fails with its reason after the last attempt (the error path, with the store mocked)."""
+fails with its reason after the last attempt (the error path, with the store mocked); a job
+that cannot succeed fails at once and the worker goes on."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from unittest import mock
 
 import pytest
 
-from archive.db.models import Job, utcnow
-from archive.services.jobs import JobContext, JobPolicy, claim_next, run_job
+from archive.db.models import Job, Record, utcnow
+from archive.services.jobs import JobContext, JobPolicy, Worker, claim_next, run_job
 from storage import StorageUnavailable
 from tests import documents
 from tests.factories import create_customer, create_dossier, login, upload
@@ -61,3 +62,26 @@ def test_backoff_then_failure_with_the_reason(client, settings) -> None:
     failed = client.get(f"/api/v1/jobs/{job_id}", headers=archivist).json()
     assert failed["status"] == "failed"
     assert failed["error"] == "StorageUnavailable: connection refused"
+
+
+def test_a_broken_job_fails_with_its_reason_and_the_worker_goes_on(client, settings) -> None:
+    """A job that cannot succeed (its original vanished from storage) fails at once with
+    the reason; the same worker then runs the next job."""
+    archivist = login(client, "archivist")
+    create_customer(client, archivist, "3300012345", unit="xh")
+    dossier = create_dossier(client, archivist, "3300012345")["id"]
+    broken = upload(client, archivist, dossier, documents.text_pdf(["用电申请书 甲"])).json()
+    fine = upload(client, archivist, dossier, documents.text_pdf(["用电申请书 乙"])).json()
+    state = client.app.state
+    with state.sessions() as session:
+        key = session.get(Record, broken["record_id"]).original_key
+    state.store.delete(key)
+    ctx = JobContext.of(settings, sessions=state.sessions, store=state.store,
+                        search=state.search)
+    worker = Worker(ctx)
+    assert worker.run_pending() == 2
+    first = client.get(f"/api/v1/jobs/{broken['job_id']}", headers=archivist).json()
+    assert first["status"] == "failed" and first["attempts"] == 1
+    assert "ObjectNotFound" in first["error"]
+    second = client.get(f"/api/v1/jobs/{fine['job_id']}", headers=archivist).json()
+    assert second["status"] == "done"
