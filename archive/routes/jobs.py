@@ -1,19 +1,49 @@
-"""``/api/v1/jobs``: progress of background ingest work."""
+"""``/api/v1/jobs``: progress of background ingest work, and its failures."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from archive.db.models import InboxItem
+from archive.db.models import InboxItem, Job
 from archive.deps import SessionDep, TrailDep, allowed
 from archive.schemas import JobPublic
 from archive.services.access import Actor
 from archive.services.audit import Event
-from archive.services.jobs import get_job
+from archive.services.jobs import get_job, list_jobs
 from policies import Action
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def job_public(session: Session, job: Job) -> JobPublic:
+    record_id = job.record_id
+    if record_id is None and job.inbox_id is not None:
+        record_id = session.scalar(select(InboxItem.record_id)
+                                   .where(InboxItem.id == job.inbox_id))
+    return JobPublic(id=job.id, record_id=record_id, inbox_id=job.inbox_id,
+                     status=job.status,  # type: ignore[arg-type]
+                     progress=job.progress, pages_done=job.pages_done,
+                     pages_total=job.pages_total, error=job.error, attempts=job.attempts,
+                     retry_at=job.not_before if job.status == "queued" else None)
+
+
+@router.get("", response_model=list[JobPublic])
+def index(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
+    state: Annotated[Literal["queued", "running", "done", "failed"] | None,
+                     Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[JobPublic]:
+    """Jobs of the caller's units, newest first: ``status=failed`` lists the failures with
+    their reasons."""
+    jobs = list_jobs(session, actor=actor, status=state, limit=limit)
+    trail.record(session, Event("job:list", "job", "",
+                                details={"status": state, "count": len(jobs)}))
+    session.commit()
+    return [job_public(session, job) for job in jobs]
 
 
 @router.get("/{job_id}", response_model=JobPublic)
@@ -24,12 +54,4 @@ def read(
     job = get_job(session, actor=actor, job_id=job_id)
     trail.record(session, Event("job:read", "job", job_id))
     session.commit()
-    record_id = job.record_id
-    if record_id is None and job.inbox_id is not None:
-        record_id = session.scalar(select(InboxItem.record_id)
-                                   .where(InboxItem.id == job.inbox_id))
-    return JobPublic(id=job.id, record_id=record_id, inbox_id=job.inbox_id,
-                     status=job.status,  # type: ignore[arg-type]
-                     progress=job.progress, pages_done=job.pages_done,
-                     pages_total=job.pages_total, error=job.error, attempts=job.attempts,
-                     retry_at=job.not_before if job.status == "queued" else None)
+    return job_public(session, job)

@@ -11,9 +11,9 @@ Nothing a retried job does is duplicated: the page text is replaced in one trans
 the access copy is stored under a key derived from the original's sha256, and the index
 entry is keyed by the record id.
 
-Public surface: :func:`get_job`, :func:`claim_next`, :func:`run_job`, :class:`JobContext`,
-:class:`Worker` (a thread), :class:`WorkerPool` (processes), :func:`start_workers`,
-:func:`layout_json`.
+Public surface: :func:`get_job`, :func:`list_jobs`, :func:`claim_next`, :func:`run_job`,
+:class:`JobContext`, :class:`Worker` (a thread), :class:`WorkerPool` (processes),
+:func:`start_workers`, :func:`layout_json`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import InboxItem, Job, Page, Record, utcnow
+from archive.db.models import Dossier, InboxItem, Job, Page, Record, Unit, utcnow
 from archive.errors import NotFound
 from archive.services.access import Actor, require_unit
 from archive.services.audit import Event, Trail
@@ -75,6 +75,27 @@ def get_job(session: Session, *, actor: Actor, job_id: str) -> Job:
         unit_path = item.unit.path
     require_unit(actor, unit_path, f"job {job_id}", "job:read")
     return job
+
+
+def list_jobs(session: Session, *, actor: Actor, status: str | None, limit: int = 100
+              ) -> list[Job]:
+    """Jobs of the actor's units (by their record's or inbox item's unit), newest first."""
+    units = (actor.authorizer.domains(actor.username, "job:read")
+             if actor.authorizer is not None else (actor.unit_path,))
+    if not units:
+        return []
+    within = or_(*(Unit.path.startswith(path, autoescape=True) for path in units))
+    of_records = (select(Job).join(Record, Record.id == Job.record_id)
+                  .join(Dossier, Dossier.id == Record.dossier_id)
+                  .join(Unit, Unit.id == Dossier.unit_id).where(within))
+    of_inbox = (select(Job).join(InboxItem, InboxItem.id == Job.inbox_id)
+                .join(Unit, Unit.id == InboxItem.unit_id).where(within))
+    jobs = []
+    for query in (of_records, of_inbox):
+        if status is not None:
+            query = query.where(Job.status == status)
+        jobs += session.scalars(query.order_by(Job.updated_at.desc()).limit(limit)).all()
+    return sorted(jobs, key=lambda job: job.updated_at, reverse=True)[:limit]
 
 
 def worker_name() -> str:
