@@ -1,15 +1,25 @@
 """OCR engines behind one small protocol.
 
+Two engines: :class:`TesseractEngine` (tesseract 5, ``chi_sim+eng``) and
+:class:`RapidOcrEngine` (PP-OCRv4 through RapidOCR on ONNX Runtime), the default: on the
+generated degraded scans it got 0.03 % of the characters wrong, tesseract 4.5 % after the same
+clean-up and 14 % without it, and it reads a page in less time (``python -m
+benchmarks.ocr_quality`` measures them side by side).
+
 Public surface: :class:`OcrEngine`, :class:`OcrResult`, :class:`OcrLine`,
-:class:`TesseractEngine`, :func:`make_engine`.
+:class:`TesseractEngine`, :class:`RapidOcrEngine`, :func:`make_engine`, :func:`ppocr_models`,
+:func:`tidy_cjk_text`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 from PIL import Image
 
 from ingest.errors import OcrUnavailable
@@ -104,5 +114,130 @@ class TesseractEngine:
         return OcrResult(tuple(lines), image.size)
 
 
+_loading = threading.Lock()
+
+
+@functools.cache
+def _ppocr(threads: int):
+    from rapidocr_onnxruntime import RapidOCR
+
+    # The detector gets copies already made small (960 px long at most, PaddleOCR's default)
+    # and, with the limit type "max", takes them as they are. RapidOCR's default ("min",
+    # 736 px) enlarges anything narrower: a line cut out of a page, 960 × 72, to 9800 × 736.
+    return RapidOCR(intra_op_num_threads=threads or -1, det_limit_type="max"), threading.Lock()
+
+
+def ppocr_models(threads: int = 1):
+    """The PP-OCRv4 models through RapidOCR (detector, direction classifier, recogniser),
+    loaded once per process and thread count, with the lock their users must hold: RapidOCR
+    keeps per-call state on its objects. The reading engine and the orientation detection
+    of :mod:`ingest.preprocess` share them. Raises whatever loading raises."""
+    with _loading:
+        return _ppocr(threads)
+
+
+class RapidOcrEngine:
+    """PP-OCRv4 text detection and recognition through RapidOCR, on the CPU.
+
+    The models ship inside the rapidocr-onnxruntime wheel, so nothing is fetched at run
+    time; they are loaded on first use and kept for the process (:func:`ppocr_models`).
+
+    The page is read as PaddleOCR reads it by default, not as RapidOCR's one-call pipeline
+    does: lines are found on a copy ``DETECT_SIDE`` px long and read from the page itself.
+    RapidOCR's call shrinks a 300-dpi A4 page to 2000 px and does both there; measured on
+    the generated scans, a worker then peaked at ~850 MB instead of ~480 MB and a page took
+    twice as long, for no fewer errors.
+    """
+
+    name = "rapidocr"
+    DETECT_SIDE = 960
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self.threads = settings.ocr_threads
+
+    def recognise(self, image: Image.Image, *, dpi: int = 300) -> OcrResult:
+        import cv2
+
+        page = image.convert("L")
+        small = page.copy()
+        small.thumbnail((self.DETECT_SIDE, self.DETECT_SIDE))
+        scale = np.array([page.width / small.width, page.height / small.height], np.float32)
+        try:
+            ocr, lock = ppocr_models(self.threads)
+        except Exception as exc:  # missing package, model file or ONNX Runtime
+            raise OcrUnavailable(f"RapidOCR cannot be loaded: {exc}") from exc
+        with lock:
+            try:
+                # RapidOCR's parts take BGR; the page is grey
+                found, _ = ocr.text_det(cv2.cvtColor(np.asarray(small), cv2.COLOR_GRAY2BGR))
+                quads = [quad * scale for quad in found] if found is not None else []
+                crops = ocr.get_crop_img_list(np.asarray(page), quads)
+                read, _ = ocr.text_rec([cv2.cvtColor(c, cv2.COLOR_GRAY2BGR) for c in crops])
+            except Exception as exc:  # ONNX Runtime and OpenCV errors alike
+                raise OcrUnavailable(f"RapidOCR failed: {exc}") from exc
+        # Pages reach the engine upright (ingest.preprocess), so RapidOCR's per-line 180°
+        # classifier is not run: it would only cost time and risk flipping a line.
+        pixels = np.asarray(page)
+        fragments = [OcrLine(text, _ink_box(pixels, quad), float(score) * 100)
+                     for quad, (text, score) in zip(quads, read, strict=True)
+                     if text.strip() and score >= ocr.text_score]
+        return OcrResult(tuple(_join_rows(fragments)), image.size)
+
+
+def _ink_box(page: np.ndarray, quad: np.ndarray) -> tuple[int, int, int, int]:
+    """The box around the ink of a detected line, in whole pixels of ``page``.
+
+    PP-OCR's quadrilaterals are padded (DB's "unclip") by up to half a line, so the boxes of
+    neighbouring lines overlap and a form's rules fall inside them. The box is shrunk to the
+    band of inked rows holding the most ink: the text, not a rule or a neighbour's edge
+    across a blank gap.
+    """
+    import cv2
+
+    (left, top), (right, bottom) = np.floor(quad.min(axis=0)), np.ceil(quad.max(axis=0))
+    left, top, right, bottom = int(left), int(top), int(right), int(bottom)
+    _, ink = cv2.threshold(page[top:bottom, left:right], 0, 1,
+                           cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    per_row = ink.sum(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], per_row > 0, [0])).astype(np.int8)))
+    if not len(edges):
+        return left, top, right, bottom
+    bands = zip(edges[::2], edges[1::2], strict=True)  # [first row, end) of each inked band
+    first, end = max(bands, key=lambda band: per_row[band[0]:band[1]].sum())
+    columns = np.flatnonzero(ink[first:end].any(axis=0))
+    return (left + int(columns[0]), top + int(first),
+            left + int(columns[-1]) + 1, top + int(end))
+
+
+def _join_rows(fragments: list[OcrLine]) -> list[OcrLine]:
+    """Text lines in reading order, from PP-OCR's fragments.
+
+    PP-OCR detects a form's label and its value, or a signature and its date, as separate
+    boxes. Fragments whose vertical centre falls within the first fragment of a row join
+    that row, left to right, so the page reads as it is printed: top to bottom, one printed
+    line a text line.
+    """
+    rows: list[list[OcrLine]] = []
+    for fragment in sorted(fragments, key=lambda f: f.box[1] + f.box[3]):
+        centre = (fragment.box[1] + fragment.box[3]) / 2
+        if rows and rows[-1][0].box[1] <= centre <= rows[-1][0].box[3]:
+            rows[-1].append(fragment)
+        else:
+            rows.append([fragment])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda f: f.box[0])
+        text = tidy_cjk_text(" ".join(f.text for f in row))
+        if text:
+            lines.append(OcrLine(
+                text,
+                (min(f.box[0] for f in row), min(f.box[1] for f in row),
+                 max(f.box[2] for f in row), max(f.box[3] for f in row)),
+                OcrResult(tuple(row)).confidence))
+    return lines
+
+
 def make_engine(settings: IngestSettings) -> OcrEngine:
-    return TesseractEngine(settings)
+    if settings.ocr_engine == "tesseract":
+        return TesseractEngine(settings)
+    return RapidOcrEngine(settings)
