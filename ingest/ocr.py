@@ -158,10 +158,11 @@ class RapidOcrEngine:
     def recognise(self, image: Image.Image, *, dpi: int = 300) -> OcrResult:
         import cv2
 
-        page = image.convert("L")
+        page = image if image.mode == "L" else image.convert("L")
         small = page.copy()
         small.thumbnail((self.DETECT_SIDE, self.DETECT_SIDE))
         scale = np.array([page.width / small.width, page.height / small.height], np.float32)
+        pixels = np.asarray(page)
         try:
             ocr, lock = ppocr_models(self.threads)
         except Exception as exc:  # missing package, model file or ONNX Runtime
@@ -171,13 +172,12 @@ class RapidOcrEngine:
                 # RapidOCR's parts take BGR; the page is grey
                 found, _ = ocr.text_det(cv2.cvtColor(np.asarray(small), cv2.COLOR_GRAY2BGR))
                 quads = [quad * scale for quad in found] if found is not None else []
-                crops = ocr.get_crop_img_list(np.asarray(page), quads)
+                crops = ocr.get_crop_img_list(pixels, quads)
                 read, _ = ocr.text_rec([cv2.cvtColor(c, cv2.COLOR_GRAY2BGR) for c in crops])
             except Exception as exc:  # ONNX Runtime and OpenCV errors alike
                 raise OcrUnavailable(f"RapidOCR failed: {exc}") from exc
         # Pages reach the engine upright (ingest.preprocess), so RapidOCR's per-line 180°
         # classifier is not run: it would only cost time and risk flipping a line.
-        pixels = np.asarray(page)
         fragments = [OcrLine(text, _ink_box(pixels, quad), float(score) * 100)
                      for quad, (text, score) in zip(quads, read, strict=True)
                      if text.strip() and score >= ocr.text_score]

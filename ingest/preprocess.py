@@ -75,8 +75,8 @@ def _drop_red(image: Image.Image) -> Image.Image:
     """Grayscale page with red ink (seals, red letterheads) turned to paper white."""
     if image.mode != "RGB":
         return image.convert("L")
-    red, green, _ = image.split()
-    return ImageChops.add(red, ImageChops.subtract(red, green))
+    red = image.getchannel("R")
+    return ImageChops.add(red, ImageChops.subtract(red, image.getchannel("G")))
 
 
 def _turn_from_lines(boxes: np.ndarray, votes: list[tuple[str, float]]) -> int:
