@@ -1,9 +1,10 @@
 # The archive application image: API server and ingest worker share it.
 FROM python:3.11-slim-bookworm
 
+# libgl1 and libglib2.0-0: OpenCV, which RapidOCR (the default OCR engine) imports.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-chi-sim \
-       tesseract-ocr-eng tesseract-ocr-osd fonts-noto-cjk \
+       tesseract-ocr-eng tesseract-ocr-osd fonts-noto-cjk libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 archive
