@@ -10,7 +10,7 @@ come from ``default_policy.csv``, which also seeds the database.
 Public surface: :class:`Authorizer` (``decide``, ``borrowed``, ``allows``, ``domains``,
 ``refresh``),
 :class:`Subject`, :class:`Target`, :class:`Decision`, :func:`unit_reaches`,
-:func:`default_rules`, ``SECURITY_LEVELS``.
+:func:`default_rules`, :func:`grant_time`, ``SECURITY_LEVELS``.
 """
 
 from __future__ import annotations
@@ -75,7 +75,11 @@ def within_clearance(level: str, clearance: str) -> bool:
     return SECURITY_LEVELS.index(level) <= SECURITY_LEVELS.index(clearance)
 
 
-def _utc_iso(moment: datetime) -> str:
+def grant_time(moment: datetime) -> str:
+    """A moment as borrow grants hold it (``p2.until``): UTC ISO text, which compares in
+    time order as plain text. Naive moments are taken as UTC (SQLite hands them back)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -125,7 +129,7 @@ class Authorizer:
 
     def _borrowed(self, subject: Subject, target: Target, action: str) -> bool:
         return bool(target.key) and self._enforcer.enforce(
-            self._borrowing, subject, target, action, _utc_iso(self._clock()))
+            self._borrowing, subject, target, action, grant_time(self._clock()))
 
     def borrowed(self, subject: Subject, target: Target, action: str) -> bool:
         """Whether a borrow grant (model part 2) opens ``target`` for ``action`` now."""

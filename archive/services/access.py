@@ -6,13 +6,17 @@ borrow request. Services name the object (:class:`policies.Target`); this module
 decision into the error the caller sees.
 
 Public surface: :class:`Actor`, :func:`require`, :func:`require_unit`, :func:`holds_loan`,
-:func:`search_units`, :func:`clearance_allows`, :func:`levels_within`, ``SECURITY_LEVELS``.
+:func:`search_units`, :func:`units_for`, :func:`in_units`,
+:func:`clearance_allows`, :func:`levels_within`, ``SECURITY_LEVELS``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_
 
 from archive.errors import NotFound, PermissionDenied
 from policies import SECURITY_LEVELS, Authorizer, Decision, Subject, Target, unit_reaches
@@ -23,10 +27,12 @@ __all__ = [
     "Actor",
     "clearance_allows",
     "holds_loan",
+    "in_units",
     "levels_within",
     "require",
     "require_unit",
     "search_units",
+    "units_for",
 ]
 
 
@@ -91,11 +97,22 @@ def holds_loan(actor: Actor, target: Target, action: str = "record:content") -> 
         actor.subject, target, action)
 
 
+def units_for(actor: Actor, action: str) -> tuple[str, ...]:
+    """The unit subtrees (paths) where the actor may perform ``action``; without an
+    authorizer, the actor's own unit, as :func:`require_unit` decides then."""
+    if actor.authorizer is not None:
+        return actor.authorizer.domains(actor.username, action)
+    return (actor.unit_path,)
+
+
+def in_units(path: ColumnElement[str], units: Iterable[str]) -> ColumnElement[bool]:
+    """SQL: a unit path column lies in one of the subtrees ``units`` (false for none)."""
+    return or_(false(), *(path.startswith(unit, autoescape=True) for unit in units))
+
+
 def search_units(actor: Actor) -> tuple[str, ...]:
     """The unit subtrees the actor may search."""
-    if actor.authorizer is not None:
-        return actor.authorizer.domains(actor.username, "search")
-    return (actor.unit_path,)
+    return units_for(actor, "search")
 
 
 def clearance_allows(actor: Actor, security_level: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 from argon2 import PasswordHasher
@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.clock import as_utc
 from archive.db.models import Unit, User, utcnow
 from archive.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from archive.services.access import SECURITY_LEVELS, Actor
@@ -103,7 +104,7 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     """The user with these credentials; a successful login resets the failure count."""
     user = session.scalar(select(User).where(User.username == username))
     now = utcnow()
-    if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
+    if user is not None and user.locked_until is not None and as_utc(user.locked_until) > now:
         raise AccountLocked("account locked after repeated failed logins; try again later")
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -128,11 +129,6 @@ def note_failed_login(session: Session, *, username: str) -> bool:
         user.locked_until = utcnow() + LOCKOUT
         return True
     return False
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time here is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def issue_token(user: User, settings: AuthSettings) -> str:

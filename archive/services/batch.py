@@ -18,14 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Dossier, InboxItem, Job
+from archive.db.models import InboxItem, Job
 from archive.db.session import make_engine, make_sessionmaker
 from archive.errors import ArchiveError, DuplicateRecord, InvalidInput
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_for
 from archive.services.audit import Trail
 from archive.services.catalogue import DOC_TYPE_CATEGORIES
-from archive.services.filing import create_dossier, get_customer, parse_doc_date
+from archive.services.filing import dossier_for, parse_doc_date
 from archive.services.inbox import accept_to_inbox
 from archive.services.jobs import JobContext, WorkerPool, claim_next, run_job
 from archive.services.records import Upload, accept_upload
@@ -54,20 +54,6 @@ def _progress(console: Console) -> Progress:
                     TimeRemainingColumn(), console=console)
 
 
-def dossier_for(
-    session: Session, *, actor: Actor, settings: Settings, account: str, category: str,
-) -> Dossier:
-    """The customer's dossier of that category, created with its 档号 if there is none."""
-    customer = get_customer(session, actor=actor, account=account)
-    dossier = session.scalar(select(Dossier).where(Dossier.customer_id == customer.id,
-                                                   Dossier.category == category)
-                             .order_by(Dossier.created_at).limit(1))
-    if dossier is None:
-        dossier = create_dossier(session, actor=actor, numbering=settings.archive_number,
-                                 customer_account=account, category=category)
-    return dossier
-
-
 def file_document(
     sessions: sessionmaker[Session], *, actor: Actor, settings: Settings, store: ObjectStore,
     path: Path, account: str, category: str, doc_type: str, title: str,
@@ -75,8 +61,8 @@ def file_document(
 ) -> tuple[str, str]:
     """File one document into its customer's dossier; returns the record and job ids."""
     with sessions.begin() as session:
-        dossier_id = dossier_for(session, actor=actor, settings=settings, account=account,
-                                 category=category).id
+        dossier_id = dossier_for(session, actor=actor, numbering=settings.archive_number,
+                                 account=account, category=category).id
     with open(path, "rb") as stream:
         record, job = accept_upload(
             sessions, actor=actor, store=store, ingest_settings=settings.ingest,

@@ -13,35 +13,29 @@ Public surface: :func:`request_borrow`, :func:`decide_request`, :func:`return_lo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from archive.clock import as_utc
 from archive.db.models import BorrowRequest, Dossier, PolicyRule, Unit, User
 from archive.errors import Conflict, InvalidInput, NotFound
-from archive.services.access import Actor, require_unit
+from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.filing import get_dossier
 from archive.services.policy import bump_version
 from archive.services.records import get_record
 from policies import Target, borrow_key
+from policies.enforcer import grant_time
 
 KINDS = ("electronic", "physical")  # 电子借阅 / 实体借阅
 MAX_DAYS = 90
 MAX_PURPOSE = 500
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _grant_until(moment: datetime) -> str:
-    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def request_state(request: BorrowRequest, now: datetime) -> str:
     """pending, approved, rejected, returned, or expired (an approved loan past its end)."""
-    if request.status == "approved" and request.ends_at and _aware(request.ends_at) <= now:
+    if request.status == "approved" and request.ends_at and as_utc(request.ends_at) <= now:
         return "expired"
     return request.status
 
@@ -120,9 +114,9 @@ def _open_loan(session: Session, request: BorrowRequest, now: datetime) -> None:
         pattern += "*"
     # Expired grants match nothing; clear them out while the policy changes anyway.
     session.execute(delete(PolicyRule).where(PolicyRule.ptype == "p2",
-                                             PolicyRule.v2 <= _grant_until(now)))
+                                             PolicyRule.v2 <= grant_time(now)))
     session.add(PolicyRule(ptype="p2", v0=request.requester.username, v1=pattern,
-                           v2=_grant_until(request.ends_at), v3=request.id))
+                           v2=grant_time(request.ends_at), v3=request.id))
     bump_version(session)
 
 
@@ -150,13 +144,10 @@ def list_requests(
     session: Session, *, actor: Actor, status: str | None = None, limit: int = 200,
 ) -> list[BorrowRequest]:
     """The actor's own requests and those they may decide (their units' subtrees)."""
-    decide_units = (actor.authorizer.domains(actor.username, "borrow:decide")
-                    if actor.authorizer is not None else ())
     query = (select(BorrowRequest).join(Dossier, Dossier.id == BorrowRequest.dossier_id)
              .join(Unit, Unit.id == Dossier.unit_id)
              .where(or_(BorrowRequest.requester_id == actor.user_id,
-                        *(Unit.path.startswith(path, autoescape=True)
-                          for path in decide_units))))
+                        in_units(Unit.path, units_for(actor, "borrow:decide")))))
     if status is not None:
         query = query.where(BorrowRequest.status == status)
     return list(session.scalars(query.order_by(BorrowRequest.created_at.desc()).limit(limit)))

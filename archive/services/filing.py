@@ -111,6 +111,20 @@ def create_dossier(
     return dossier
 
 
+def dossier_for(
+    session: Session, *, actor: Actor, numbering: ArchiveNumberSettings, account: str,
+    category: str,
+) -> Dossier:
+    """The customer's dossier of that category, to file a record in: the oldest there is,
+    or a new one with its 档号."""
+    customer = get_customer(session, actor=actor, account=account, action="record:create")
+    dossier = session.scalar(select(Dossier).where(Dossier.customer_id == customer.id,
+                                                   Dossier.category == category)
+                             .order_by(Dossier.created_at).limit(1))
+    return dossier or create_dossier(session, actor=actor, numbering=numbering,
+                                     customer_account=account, category=category)
+
+
 def get_dossier(
     session: Session, *, actor: Actor, dossier_id: str, action: str = "dossier:read",
 ) -> Dossier:

@@ -21,17 +21,17 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Customer, Dossier, InboxItem, Job, Page, Record, Unit, User
+from archive.db.models import Customer, InboxItem, Job, Record, Unit, User
 from archive.errors import Conflict, InvalidInput, NotFound
-from archive.services.access import SECURITY_LEVELS, Actor, require_unit
+from archive.services.access import SECURITY_LEVELS, Actor, in_units, require_unit, units_for
 from archive.services.accounts import actor_for
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPE_CATEGORIES, DOC_TYPES
-from archive.services.filing import create_dossier, get_customer
-from archive.services.records import forget_original, receive_original
+from archive.services.filing import dossier_for
+from archive.services.records import forget_original, page_rows, receive_original
 from archive.settings import ArchiveNumberSettings
 from ingest import IngestSettings
 from ingest.pipeline import PageText
@@ -132,15 +132,6 @@ def accept_to_inbox(
     return item, job
 
 
-def _dossier_for(session: Session, actor: Actor, numbering: ArchiveNumberSettings,
-                 customer: Customer, category: str) -> Dossier:
-    dossier = session.scalar(select(Dossier).where(Dossier.customer_id == customer.id,
-                                                   Dossier.category == category)
-                             .order_by(Dossier.created_at.desc()).limit(1))
-    return dossier or create_dossier(session, actor=actor, numbering=numbering,
-                                     customer_account=customer.account, category=category)
-
-
 def file_item(
     session: Session, item: InboxItem, *, actor: Actor, numbering: ArchiveNumberSettings,
     account: str, doc_type: str, title: str, doc_date: date | None, security_level: str,
@@ -156,8 +147,8 @@ def file_item(
         raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
     if not title.strip():
         raise InvalidInput("title is required")
-    customer = get_customer(session, actor=actor, account=account, action="record:create")
-    dossier = _dossier_for(session, actor, numbering, customer, DOC_TYPE_CATEGORIES[doc_type])
+    dossier = dossier_for(session, actor=actor, numbering=numbering, account=account,
+                          category=DOC_TYPE_CATEGORIES[doc_type])
     pages = [PageText.from_dict(p) for p in json.loads(item.pages)]
     record = Record(
         dossier_id=dossier.id, doc_type=doc_type, title=title.strip()[:500], doc_date=doc_date,
@@ -167,10 +158,7 @@ def file_item(
         original_filename=item.original_filename, created_by=item.created_by)
     session.add(record)
     session.flush()
-    session.add_all(Page(record_id=record.id, number=p.number, text=p.text, source=p.source,
-                         confidence=p.confidence, layout=json.dumps(
-                             p.layout.to_dict(), ensure_ascii=False) if p.layout else None)
-                    for p in pages)
+    session.add_all(page_rows(record.id, pages))
     item.status, item.record_id, item.reason = "filed", record.id, ""
     session.flush()
     return record
@@ -224,12 +212,8 @@ def get_item(session: Session, *, actor: Actor, item_id: str) -> InboxItem:
 def list_inbox(session: Session, *, actor: Actor, status: str | None = "waiting",
                limit: int = 200) -> list[InboxItem]:
     """Items of the units where the actor may file records, oldest first."""
-    units = (actor.authorizer.domains(actor.username, "record:create")
-             if actor.authorizer is not None else (actor.unit_path,))
-    if not units:
-        return []
     query = (select(InboxItem).join(Unit, Unit.id == InboxItem.unit_id)
-             .where(or_(*(Unit.path.startswith(u, autoescape=True) for u in units))))
+             .where(in_units(Unit.path, units_for(actor, "record:create"))))
     if status:
         query = query.where(InboxItem.status == status)
     return list(session.scalars(query.order_by(InboxItem.created_at).limit(limit)))

@@ -13,12 +13,11 @@ entry is keyed by the record id.
 
 Public surface: :func:`get_job`, :func:`list_jobs`, :func:`claim_next`, :func:`run_job`,
 :class:`JobContext`, :class:`Worker` (a thread), :class:`WorkerPool` (processes),
-:func:`start_workers`, :func:`layout_json`.
+:func:`start_workers`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
@@ -34,14 +33,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import Dossier, InboxItem, Job, Page, Record, Unit, utcnow
 from archive.errors import NotFound
-from archive.services.access import Actor, require_unit
+from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.audit import Event, Trail
 from archive.services.inbox import settle
 from archive.services.indexing import index_record
+from archive.services.records import page_rows
 from archive.settings import ArchiveNumberSettings, Settings
 from ingest import IngestError, IngestSettings, extract_pages, inspect
 from ingest.ocr import OcrEngine, make_engine
-from ingest.pipeline import PageLayout, PageText
+from ingest.pipeline import PageText
 from search import SearchBackend, SearchError
 from storage import ObjectStore, StorageError
 
@@ -80,11 +80,7 @@ def get_job(session: Session, *, actor: Actor, job_id: str) -> Job:
 def list_jobs(session: Session, *, actor: Actor, status: str | None, limit: int = 100
               ) -> list[Job]:
     """Jobs of the actor's units (by their record's or inbox item's unit), newest first."""
-    units = (actor.authorizer.domains(actor.username, "job:read")
-             if actor.authorizer is not None else (actor.unit_path,))
-    if not units:
-        return []
-    within = or_(*(Unit.path.startswith(path, autoescape=True) for path in units))
+    within = in_units(Unit.path, units_for(actor, "job:read"))
     of_records = (select(Job).join(Record, Record.id == Job.record_id)
                   .join(Dossier, Dossier.id == Record.dossier_id)
                   .join(Unit, Unit.id == Dossier.unit_id).where(within))
@@ -178,13 +174,6 @@ def _set(sessions: sessionmaker[Session], job_id: str, **values: object) -> None
                                                                    **values))
 
 
-def layout_json(layout: PageLayout | None) -> str | None:
-    """A page layout as compact JSON for the ``pages.layout`` column."""
-    if layout is None:
-        return None
-    return json.dumps(layout.to_dict(), ensure_ascii=False, separators=(",", ":"))
-
-
 class _Lease:
     """Renews a running job's lease from a side thread while the worker is busy on a page
     (a long page must not look like a dead worker)."""
@@ -217,9 +206,7 @@ def _store_results(ctx: JobContext, record_id: str, pages: list[PageText],
                    access_key: str | None) -> None:
     with ctx.sessions.begin() as session:
         session.execute(delete(Page).where(Page.record_id == record_id))
-        session.add_all(Page(record_id=record_id, number=p.number, text=p.text,
-                             source=p.source, confidence=p.confidence,
-                             layout=layout_json(p.layout)) for p in pages)
+        session.add_all(page_rows(record_id, pages))
         session.execute(update(Record).where(Record.id == record_id)
                         .values(status="indexed", page_count=len(pages),
                                 access_key=access_key))

@@ -5,16 +5,18 @@ limits, duplicate) before anything is stored; the original is stored under its s
 then the record and its ingest job are committed together. If the commit fails the stored
 object is removed again, so a failed request leaves no object, row or index entry.
 
-Public surface: :func:`accept_upload`, :func:`get_record`, :func:`open_object`, :func:`stat_object`,
-:func:`record_pages`, :func:`record_target`, :class:`Upload`, :func:`receive_original`,
-:func:`forget_original`, :class:`Received`.
+Public surface: :func:`accept_upload`, :func:`get_record`, :func:`open_object`,
+:func:`stat_object`, :func:`record_pages`, :func:`page_rows`, :func:`record_target`,
+:class:`Upload`, :func:`receive_original`, :func:`forget_original`, :class:`Received`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -47,6 +49,7 @@ from ingest import (
     UnsupportedFileType,
     inspect,
 )
+from ingest.pipeline import PageText
 from policies import Target, borrow_key
 from storage import ObjectInfo, ObjectStore, StorageError
 
@@ -229,6 +232,15 @@ def stat_object(store: ObjectStore, key: str) -> ObjectInfo:
         return store.stat(key)
     except StorageError as exc:
         raise BackendUnavailable(f"object storage: {exc}") from exc
+
+
+def page_rows(record_id: str, pages: Iterable[PageText]) -> list[Page]:
+    """The ``pages`` rows of a record read by ingest, OCR layouts as compact JSON."""
+    return [Page(record_id=record_id, number=p.number, text=p.text, source=p.source,
+                 confidence=p.confidence,
+                 layout=json.dumps(p.layout.to_dict(), ensure_ascii=False,
+                                   separators=(",", ":")) if p.layout else None)
+            for p in pages]
 
 
 def record_pages(session: Session, record: Record) -> list[Page]:

@@ -57,8 +57,6 @@ def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
 
     from archive.db.models import Dossier, Record
     from archive.db.session import make_engine, make_sessionmaker
-    from archive.services.accounts import actor_for
-    from archive.services.filing import create_customer
 
     customers = make_customers(2, seed=4)
     docs = [d for d in make_documents(customers, seed=4, per_customer=2) if len(d.pages) == 1]
@@ -84,12 +82,7 @@ def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
                          "security_level"])
         writer.writerows(rows)
 
-    engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
-    with make_sessionmaker(engine).begin() as session:
-        actor = actor_for(session, "dangan")
-        for customer in customers:
-            create_customer(session, actor=actor, account=customer.account, name=customer.name,
-                            customer_class=customer.customer_class, unit="xh")
+    _add_customers(data_dir, customers)
 
     result = run("import", str(folder), "--as", "dangan")
     assert result.exit_code == 1, result.output  # two files were refused
@@ -97,6 +90,7 @@ def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
     assert "filed and indexed: 3" in result.output
     assert "notes.txt" in result.output and "missing.pdf" in result.output
 
+    engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
     with make_sessionmaker(engine)() as session:
         records = session.scalars(select(Record)).all()
         assert sorted(r.status for r in records) == ["indexed"] * 3
