@@ -5,6 +5,9 @@ Public surface: :class:`PageText`, :func:`extract_pages`.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +90,30 @@ def extract_pages(
                                 prepared.skew_degrees, result.lines)
             pages.append(PageText(source.number, result.text, engine.name, result.confidence,
                                   layout))
+            _return_freed_memory()
         if on_page:
             on_page(len(pages), page_count)
     return pages
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        return None
+
+
+def _return_freed_memory() -> None:
+    """Give the memory a page's buffers held back to the system.
+
+    An OCR'd page allocates and frees a few hundred MB (the 300-dpi page, its grey and
+    straightened copies, the detector's tensors). glibc keeps much of it in fragmented
+    arenas, so a worker's resident size crept up page by page (465 → 542 MB over eight
+    pages, measured); trimming after each page holds it near the models' ~260 MB for about a
+    millisecond a page.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
