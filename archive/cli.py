@@ -174,17 +174,47 @@ def import_(
 
 
 @app.command()
-def reindex() -> None:
-    """Rebuild the search index from the database."""
-    from archive.services.indexing import rebuild_index
-    from search import make_search
+def reindex(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Only compare the index with the database; exit 1 on drift.")] = False,
+) -> None:
+    """Rebuild the search index from the database (searches keep working meanwhile)."""
+    from rich.progress import Progress
+
+    from archive.services.indexing import check_index, rebuild_index
+    from archive.services.jobs import worker_name
+    from search import SearchError, make_search
 
     search = make_search(get_settings().search)
     try:
-        count = rebuild_index(_sessions(), search)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("核对 checking" if check else "重建索引 reindexing", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            if check:
+                drift = check_index(_sessions(), search, progress)
+            else:
+                count = rebuild_index(_sessions(), search, holder=f"reindex-{worker_name()}",
+                                      progress=progress)
+    except SearchError as exc:
+        raise _fail(f"search backend: {exc}") from None
     finally:
         search.close()
-    console.print(f"{count} records indexed")
+    if not check:
+        console.print(f"{count} records indexed")
+        return
+    for label, ids in (("missing from the index 索引缺失", drift.missing),
+                       ("in the index, not filed 多余", drift.extra),
+                       ("out of date 内容不一致", drift.stale)):
+        console.print(f"{label}: {len(ids)}" + (f"  e.g. {', '.join(ids[:5])}" if ids else ""))
+    if drift.queued:
+        console.print(f"{drift.queued} changes waiting in the outbox (待索引)")
+    if not drift.clean:
+        console.print("[red]the index has drifted; run `archive reindex`[/red]")
+        raise typer.Exit(1)
+    console.print("[green]index matches the database[/green]")
 
 
 @app.command()

@@ -155,6 +155,7 @@ class SearchResponse(BaseModel):
     size: int
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
+    next: str | None = Field(None, description="cursor for the following page (after=…)")
 
 
 class ErrorBody(BaseModel):

@@ -8,6 +8,8 @@
 #   scripts/services.sh down      stop the services this script started
 #   scripts/services.sh status    show what is running
 #   scripts/services.sh env       print the ARCHIVE_TEST_* exports for the running services
+#   scripts/services.sh es-stop   stop Elasticsearch alone (the search outage test uses these)
+#   scripts/services.sh es-start  start it again and wait until it answers
 #
 # Downloads and builds are cached in $ARCHIVE_SERVICES_CACHE (default
 # ~/.cache/archive-services), runtime data lives in $ARCHIVE_SERVICES_RUN
@@ -183,6 +185,24 @@ up() {
     tesseract --list-langs 2>/dev/null | grep -q chi_sim || { log "tesseract chi_sim missing"; return 1; }
 }
 
+es_stop() {
+    local pidfile=$RUN/elasticsearch/es.pid
+    [ -f "$pidfile" ] || { log "Elasticsearch was not started by this script"; return 1; }
+    local pid
+    pid=$(cat "$pidfile")
+    as_root kill "$pid" 2>/dev/null || true
+    for _ in $(seq 60); do
+        if ! as_root kill -0 "$pid" 2>/dev/null; then log "Elasticsearch stopped"; return; fi
+        sleep 1
+    done
+    as_root kill -9 "$pid" 2>/dev/null || true
+}
+
+es_start() {
+    es_up
+    wait_for Elasticsearch "http://127.0.0.1:$ES_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" 180
+}
+
 down() {
     if [ -f "$RUN/minio/minio.pid" ]; then kill "$(cat "$RUN/minio/minio.pid")" 2>/dev/null || true; rm -f "$RUN/minio/minio.pid"; fi
     if [ -f "$RUN/elasticsearch/es.pid" ]; then as_root kill "$(cat "$RUN/elasticsearch/es.pid")" 2>/dev/null || true; fi
@@ -215,5 +235,7 @@ case "${1:-}" in
     down) down ;;
     status) status ;;
     env) print_env ;;
-    *) echo "usage: $0 install|up|down|status|env" >&2; exit 2 ;;
+    es-stop) es_stop ;;
+    es-start) es_start ;;
+    *) echo "usage: $0 install|up|down|status|env|es-stop|es-start" >&2; exit 2 ;;
 esac

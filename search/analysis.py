@@ -1,6 +1,7 @@
 """Chinese text analysis shared by every search backend.
 
-Text is normalised (NFKC, so full-width and half-width forms match, and lower case), then
+Text is normalised (NFKC, so full-width and half-width forms match; lower case; traditional
+characters to their simplified form, character by character with OpenCC's table), then
 produced in two token streams, both space-separated so that a plain whitespace tokenizer
 (SQLite FTS5 ``unicode61``, Elasticsearch's built-in ``whitespace`` analyzer) indexes them:
 
@@ -15,6 +16,8 @@ Public surface: :func:`normalise`, :func:`words`, :func:`chars`, :func:`parse_qu
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
 import re
 import threading
@@ -48,8 +51,27 @@ def _jieba() -> jieba.Tokenizer:
     return _tokenizer
 
 
+@functools.cache
+def _simplified() -> dict[int, str]:
+    """OpenCC's traditional → simplified character table, as a ``str.translate`` map.
+
+    Character by character, not OpenCC's phrase conversion, so a character normalises the
+    same wherever it stands (in a query of one character and in a page) and text keeps its
+    length, which highlighting relies on. Where OpenCC lists several simplified forms, the
+    first (its choice) is taken.
+    """
+    table: dict[int, str] = {}
+    source = importlib.resources.files("opencc") / "dictionary" / "TSCharacters.txt"
+    for line in source.read_text(encoding="utf-8").splitlines():
+        traditional, _, simplified = line.partition("\t")
+        first = simplified.split(" ")[0]
+        if len(traditional) == 1 and len(first) == 1 and traditional != first:
+            table[ord(traditional)] = first
+    return table
+
+
 def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    return unicodedata.normalize("NFKC", text).lower().translate(_simplified())
 
 
 def _is_token(piece: str) -> bool:
@@ -88,6 +110,9 @@ class Term:
 @dataclass(frozen=True)
 class ParsedQuery:
     terms: tuple[Term, ...] = field(default_factory=tuple)
+    # the char tokens of the whole query when it has several terms: records holding them
+    # side by side, as typed, rank first (a remembered phrase typed without quotes)
+    proximity: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -114,7 +139,9 @@ def parse_query(q: str | None) -> ParsedQuery:
                 tokens = tuple(chars(word))
                 if tokens:
                     terms.append(Term(word, tokens))
-    return ParsedQuery(tuple(dict.fromkeys(terms)))
+    unique = tuple(dict.fromkeys(terms))
+    together = tuple(token for term in unique for token in term.chars)
+    return ParsedQuery(unique, together if len(unique) > 1 else ())
 
 
 @dataclass(frozen=True)

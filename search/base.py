@@ -6,14 +6,19 @@ Public surface: :class:`SearchBackend`, :class:`SearchDocument`, :class:`SearchQ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import base64
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Protocol, runtime_checkable
 
 from search.analysis import Highlight
 
-FACET_FIELDS = ("doc_type", "category", "unit", "security_level")
+FACET_FIELDS = ("doc_type", "category", "unit", "security_level", "customer_class")
+SORTS = ("relevance", "date")
 MAX_PAGE_SIZE = 100
 MAX_RESULT_WINDOW = 10_000
 
@@ -34,13 +39,24 @@ class SearchDocument:
     unit_path: str  # materialised unit path such as "/root/hz/xh/", for subtree filters
     security_level: str
     address: str = ""
+    customer_class: str = ""  # 高压 / 低压非居民 / 低压居民 …
     pages: tuple[tuple[int, str], ...] = ()
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A fingerprint of everything indexed, to find entries that drifted from the
+        database (``archive reindex --check``)."""
+        return hashlib.sha256(json.dumps(asdict(self), ensure_ascii=False, default=str,
+                                         sort_keys=True).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
 class SearchQuery:
     q: str | None = None
     customer: str | None = None  # exact 户号
+    name: str | None = None  # in the customer's name, as a phrase
+    address: str | None = None  # in the customer's address, as a phrase
+    customer_class: str | None = None
     doc_type: str | None = None
     category: str | None = None
     unit: str | None = None
@@ -48,8 +64,10 @@ class SearchQuery:
     unit_paths: tuple[str, ...] | None = None  # None: any; else the record's path starts with one
     date_from: date | None = None
     date_to: date | None = None
+    sort: str = "relevance"  # "relevance" (then newest) or "date" (newest first)
     page: int = 1
     size: int = 20
+    after: str | None = None  # the ``next`` cursor of the previous result page
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,24 @@ class SearchResult:
     total: int
     hits: tuple[SearchHit, ...]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    next: str | None = None  # cursor of the following page, None on the last
+
+
+def encode_cursor(values: Iterable[object]) -> str:
+    """An opaque cursor from the sort values of a page's last hit."""
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list:
+    from search.errors import InvalidQuery
+
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError as exc:
+        raise InvalidQuery("not a cursor this search gave out") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise InvalidQuery("not a cursor this search gave out")
+    return values
 
 
 @runtime_checkable
@@ -84,7 +120,13 @@ class SearchBackend(Protocol):
       both backends match the same documents: every term of a query MUST occur in the
       record (in a page, the title, customer name, address or account); a quoted phrase
       MUST occur as that exact character sequence; a query of a 户号 MUST match the record
-      of that account exactly, not by prefix.
+      of that account exactly, not by prefix. ``name`` and ``address`` MUST occur as a
+      phrase in the customer's name or address.
+    - ``sort`` "relevance" orders by score, then date (newest first), then id; "date" (and
+      an empty query) by date, newest first, then id. Records without a date come last.
+    - ``after`` continues from a ``next`` cursor of the same query: the hits that follow,
+      without the result window limit of ``page``; a cursor that is not one MUST raise
+      :class:`search.errors.InvalidQuery`.
     - Filters are exact; ``unit_paths`` keeps records whose unit path starts with one of
       them; ``security_levels`` keeps records at one of those levels. ``total`` and
       ``facets`` MUST count only records that pass every filter.
@@ -105,6 +147,10 @@ class SearchBackend(Protocol):
     def refresh(self) -> None: ...
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int: ...
+
+    def digests(self) -> Iterator[tuple[str, str]]:
+        """(record id, :attr:`SearchDocument.digest`) of every entry in the index."""
+        ...
 
     def ping(self) -> None: ...
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from search.analysis import ParsedQuery, Term, chars, highlight_pages, parse_query, words
 from search.base import (
@@ -27,6 +27,8 @@ from search.base import (
     SearchQuery,
     SearchResult,
     catalogue_text,
+    decode_cursor,
+    encode_cursor,
 )
 from search.errors import InvalidQuery, SearchError, SearchUnavailable
 from search.settings import ElasticsearchSettings
@@ -40,7 +42,9 @@ MAPPING: dict[str, Any] = {
         "customer_name": _KEYWORD, "doc_type": _KEYWORD, "category": _KEYWORD,
         "title": _KEYWORD, "doc_date": {"type": "date", "format": "strict_date"},
         "unit": _KEYWORD, "unit_path": _KEYWORD, "security_level": _KEYWORD,
-        "address": _KEYWORD,
+        "address": _KEYWORD, "customer_class": _KEYWORD,
+        "digest": {"type": "keyword", "index": False},
+        "name_chars": _TEXT, "address_chars": _TEXT,
         "catalogue_words": _TEXT, "catalogue_chars": _TEXT,
         "pages": {
             "type": "nested",
@@ -78,7 +82,9 @@ def _source(doc: SearchDocument) -> dict[str, Any]:
         "doc_type": doc.doc_type, "category": doc.category, "title": doc.title,
         "doc_date": doc.doc_date.isoformat() if doc.doc_date else None,
         "unit": doc.unit, "unit_path": doc.unit_path, "security_level": doc.security_level,
-        "address": doc.address,
+        "address": doc.address, "customer_class": doc.customer_class, "digest": doc.digest,
+        "name_chars": " ".join(chars(doc.customer_name)),
+        "address_chars": " ".join(chars(doc.address)),
         "catalogue_words": " ".join(words(catalogue)),
         "catalogue_chars": " ".join(chars(catalogue)),
         "pages": [
@@ -125,6 +131,11 @@ class ElasticsearchSearch:
                     # another process created the alias meanwhile; drop our empty index
                     self.client.indices.delete(index=name)
                     raise
+            else:
+                # fields added since the index was made (additions only; a changed field
+                # needs ``archive reindex``)
+                self.client.indices.put_mapping(index=self.alias,
+                                                properties=MAPPING["properties"])
         self._ready = True
 
     def _new_index(self) -> str:
@@ -151,9 +162,20 @@ class ElasticsearchSearch:
 
     def delete(self, record_ids: Iterable[str]) -> None:
         self.ensure_index()
-        for record_id in record_ids:
-            with _translate(), contextlib.suppress(NotFoundError):
-                self.client.delete(index=self.alias, id=record_id)
+        actions = ({"_op_type": "delete", "_index": self.alias, "_id": record_id}
+                   for record_id in record_ids)
+        with _translate():
+            _, errors = helpers.bulk(self.client, actions, raise_on_error=False)
+        failed = [e for e in errors if e.get("delete", {}).get("status") != 404]
+        if failed:
+            raise SearchError(f"{len(failed)} entries could not be deleted: {failed[:3]}")
+
+    def digests(self) -> Iterator[tuple[str, str]]:
+        self.ensure_index()
+        with _translate():
+            for hit in helpers.scan(self.client, index=self.alias, _source=["digest"],
+                                    query={"query": {"match_all": {}}}, size=2000):
+                yield hit["_id"], hit["_source"].get("digest", "")
 
     def refresh(self) -> None:
         self.ensure_index()
@@ -184,10 +206,16 @@ class ElasticsearchSearch:
     @staticmethod
     def _filters(query: SearchQuery) -> list[dict[str, Any]]:
         filters: list[dict[str, Any]] = []
-        for name in ("doc_type", "category", "unit"):
+        for name in ("doc_type", "category", "unit", "customer_class"):
             value = getattr(query, name)
             if value:
                 filters.append({"term": {name: value}})
+        for name, field in (("name", "name_chars"), ("address", "address_chars")):
+            value = getattr(query, name)
+            if value and value.strip():
+                tokens = chars(value)
+                filters.append({"match_phrase": {field: " ".join(tokens)}} if tokens
+                               else {"match_none": {}})
         if query.customer:
             filters.append({"term": {"customer_account": query.customer}})
         if query.security_levels is not None:
@@ -209,22 +237,35 @@ class ElasticsearchSearch:
 
     def build_body(self, query: SearchQuery, parsed: ParsedQuery) -> dict[str, Any]:
         size = max(1, min(query.size, MAX_PAGE_SIZE))
-        offset = (max(query.page, 1) - 1) * size
+        offset = 0 if query.after else (max(query.page, 1) - 1) * size
         if offset + size > MAX_RESULT_WINDOW:
-            raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served; refine")
+            raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served by page "
+                               "number; follow the next cursor or refine")
         bool_query: dict[str, Any] = {"filter": self._filters(query)}
         if not parsed.empty:
             bool_query["must"] = [_term_query(t) for t in parsed.terms]
-        sort: list[Any] = (["_score", {"doc_date": {"order": "desc", "missing": "_last"}}]
-                           if not parsed.empty else
-                           [{"doc_date": {"order": "desc", "missing": "_last"}},
-                            {"record_id": "asc"}])
+        if parsed.proximity:
+            together = " ".join(parsed.proximity)
+            bool_query["should"] = [
+                {"nested": {"path": "pages", "score_mode": "max", "query": {
+                    "match_phrase": {"pages.chars": {"query": together, "boost": 2.0}}}}},
+                {"match_phrase": {"catalogue_chars": {"query": together, "boost": 2.0}}},
+            ]
+        sort: list[Any] = [{"doc_date": {"order": "desc", "missing": "_last"}},
+                           {"record_id": "asc"}]
+        if not parsed.empty and query.sort != "date":
+            sort.insert(0, "_score")
+        body: dict[str, Any] = {}
+        if query.after:
+            body["search_after"] = decode_cursor(query.after, len(sort))
         return {
+            **body,
             "query": {"bool": bool_query},
             "from": offset, "size": size, "sort": sort, "track_total_hits": True,
             "aggs": {name: {"terms": {"field": name, "size": 50}} for name in FACET_FIELDS},
             "_source": {"excludes": ["pages.words", "pages.chars", "catalogue_words",
-                                     "catalogue_chars"]},
+                                     "catalogue_chars", "name_chars", "address_chars",
+                                     "digest"]},
         }
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -250,5 +291,8 @@ class ElasticsearchSearch:
             name: {b["key"]: b["doc_count"] for b in response["aggregations"][name]["buckets"]}
             for name in FACET_FIELDS
         }
+        found = response["hits"]["hits"]
+        following = (encode_cursor(found[-1]["sort"])
+                     if len(found) == body["size"] else None)
         return SearchResult(total=response["hits"]["total"]["value"], hits=tuple(hits),
-                            facets=facets)
+                            facets=facets, next=following)

@@ -1,13 +1,17 @@
 """EmbeddedSearch: the default backend, SQLite FTS5 in one local file.
 
 Catalogue fields are indexed as page 0 of their record; every page row carries the jieba
-word stream and the character stream of :mod:`search.analysis`, so the whitespace
-``unicode61`` tokenizer is enough. Writes are single transactions, so a rebuild is
-invisible to readers until it commits.
+word stream and the character stream of :mod:`search.analysis`, so the ``unicode61``
+tokenizer, told that "." and "-" belong to tokens, splits them exactly where
+Elasticsearch's ``whitespace`` analyzer does (a standalone 22 does not match 2022-10-22).
+Writes are single transactions, so a rebuild is invisible to readers until it commits.
+Pages past the result window are reached by keyset (the ``next`` cursor), so a deep page
+costs what the first one does.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -26,15 +30,23 @@ from search.base import (
     SearchQuery,
     SearchResult,
     catalogue_text,
+    decode_cursor,
+    encode_cursor,
 )
 from search.errors import InvalidQuery, SearchUnavailable
 from search.settings import EmbeddedSettings
 
+log = logging.getLogger(__name__)
+
+# Bumped when the tables change; an index file of an older version is emptied and made
+# again (it is derived: ``archive reindex`` or the outbox fills it).
+_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     record_id TEXT PRIMARY KEY, dossier_id TEXT, customer_account TEXT, customer_name TEXT,
     doc_type TEXT, category TEXT, title TEXT, doc_date TEXT, unit TEXT, unit_path TEXT,
-    security_level TEXT, address TEXT
+    security_level TEXT, address TEXT, customer_class TEXT, digest TEXT,
+    name_chars TEXT, address_chars TEXT
 );
 CREATE INDEX IF NOT EXISTS records_account ON records (customer_account);
 CREATE INDEX IF NOT EXISTS records_date ON records (doc_date);
@@ -43,13 +55,21 @@ CREATE TABLE IF NOT EXISTS pages (
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     record_id UNINDEXED, number UNINDEXED, words, chars,
-    tokenize = 'unicode61 remove_diacritics 0'
+    tokenize = "unicode61 remove_diacritics 0 tokenchars '.-'"
 );
 """
 _COLUMNS = (
     "record_id", "dossier_id", "customer_account", "customer_name", "doc_type", "category",
-    "title", "doc_date", "unit", "unit_path", "security_level", "address",
+    "title", "doc_date", "unit", "unit_path", "security_level", "address", "customer_class",
+    "digest", "name_chars", "address_chars",
 )
+_TABLES = ("records", "pages", "fts")
+
+
+def _spaced(text: str) -> str:
+    """Char tokens between spaces, so that LIKE '% a b %' finds a phrase of whole tokens,
+    as Elasticsearch's match_phrase on the same tokens does."""
+    return " " + " ".join(chars(text)) + " "
 
 
 def _quote(token: str) -> str:
@@ -72,7 +92,15 @@ class EmbeddedSearch:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=10000")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version != _VERSION:
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone():
+                log.warning("search index %s is of an older layout: emptied; run "
+                            "`archive reindex` (or let the outbox refill it)", self.path)
+            for table in _TABLES:
+                self._db.execute(f"DROP TABLE IF EXISTS {table}")
         self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {_VERSION}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -90,8 +118,10 @@ class EmbeddedSearch:
 
     def _write(self, db: sqlite3.Connection, doc: SearchDocument) -> None:
         self._remove(db, [doc.record_id])
-        row = {name: getattr(doc, name) for name in _COLUMNS}
+        row = {name: getattr(doc, name, None) for name in _COLUMNS}
         row["doc_date"] = doc.doc_date.isoformat() if doc.doc_date else None
+        row["digest"] = doc.digest
+        row["name_chars"], row["address_chars"] = _spaced(doc.customer_name), _spaced(doc.address)
         db.execute(
             f"INSERT INTO records ({', '.join(_COLUMNS)}) VALUES "
             f"({', '.join('?' * len(_COLUMNS))})",
@@ -109,7 +139,7 @@ class EmbeddedSearch:
 
     @staticmethod
     def _remove(db: sqlite3.Connection, record_ids: list[str]) -> None:
-        for table in ("records", "pages", "fts"):
+        for table in _TABLES:
             db.executemany(f"DELETE FROM {table} WHERE record_id = ?",
                            [(rid,) for rid in record_ids])
 
@@ -128,7 +158,7 @@ class EmbeddedSearch:
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:
         count = 0
         with self._transaction() as db:
-            for table in ("records", "pages", "fts"):
+            for table in _TABLES:
                 db.execute(f"DELETE FROM {table}")
             for doc in documents:
                 self._write(db, doc)
@@ -137,6 +167,12 @@ class EmbeddedSearch:
 
     def refresh(self) -> None:
         """Writes are visible on commit; nothing to do."""
+
+    def digests(self) -> Iterator[tuple[str, str]]:
+        with self._lock:
+            rows = self._db.execute("SELECT record_id, digest FROM records").fetchall()
+        for row in rows:
+            yield row[0], row[1] or ""
 
     def ping(self) -> None:
         with self._lock:
@@ -155,11 +191,17 @@ class EmbeddedSearch:
         for term in parsed.terms:
             clauses.append("r.record_id IN (SELECT record_id FROM fts WHERE fts MATCH ?)")
             params.append(_term_expr(term))
-        for name in ("doc_type", "category", "unit"):
+        for name in ("doc_type", "category", "unit", "customer_class"):
             value = getattr(query, name)
             if value:
                 clauses.append(f"r.{name} = ?")
                 params.append(value)
+        for name in ("name", "address"):
+            value = getattr(query, name)
+            if value and value.strip():
+                clauses.append(f"r.{name}_chars LIKE ? ESCAPE '\\'"
+                               if chars(value) else "0")
+                params.extend([_like_infix(_spaced(value))] if chars(value) else [])
         if query.customer:
             clauses.append("r.customer_account = ?")
             params.append(query.customer)
@@ -185,25 +227,35 @@ class EmbeddedSearch:
     def search(self, query: SearchQuery) -> SearchResult:
         parsed = parse_query(query.q)
         size = max(1, min(query.size, MAX_PAGE_SIZE))
-        offset = (max(query.page, 1) - 1) * size
+        offset = 0 if query.after else (max(query.page, 1) - 1) * size
         if offset + size > MAX_RESULT_WINDOW:
-            raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served; refine")
+            raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served by page "
+                               "number; follow the next cursor or refine")
         where, params = self._filters(query, parsed)
-        if parsed.empty:
-            ranked = (f"SELECT r.*, 0.0 AS score FROM records r WHERE {where} "
-                      "ORDER BY r.doc_date DESC, r.record_id LIMIT ? OFFSET ?")
-            ranked_params = [*params, size, offset]
-        else:
-            any_expr = " OR ".join(_term_expr(t) for t in parsed.terms)
-            ranked = (
-                "WITH matched AS MATERIALIZED (SELECT record_id, bm25(fts, 0, 0, 1.0, 0.5) AS s "
+        relevance = not parsed.empty and query.sort != "date"
+        keys = ("score", "doc_date", "record_id") if relevance else ("doc_date", "record_id")
+        after, after_params = (_after(decode_cursor(query.after, len(keys)), relevance)
+                               if query.after else ("1", []))
+        if relevance:
+            # bm25 sums over the phrases of the expression: the whole query as one phrase
+            # adds to the score of records that hold it as typed
+            any_expr = " OR ".join([*(_term_expr(t) for t in parsed.terms),
+                                    *(["chars : " + _quote(" ".join(parsed.proximity))]
+                                      if parsed.proximity else [])])
+            candidates = (
+                "matched AS MATERIALIZED (SELECT record_id, bm25(fts, 0, 0, 1.0, 0.5) AS s "
                 "FROM fts WHERE fts MATCH ?), "
-                "scored AS (SELECT record_id, MIN(s) AS score FROM matched GROUP BY record_id) "
-                "SELECT r.*, -scored.score AS score FROM scored JOIN records r "
-                f"USING (record_id) WHERE {where} "
-                "ORDER BY scored.score, r.doc_date DESC LIMIT ? OFFSET ?"
-            )
-            ranked_params = [any_expr, *params, size, offset]
+                "scored AS (SELECT record_id, MIN(s) AS score FROM matched GROUP BY record_id), "
+                "ranked AS (SELECT r.*, -scored.score AS score FROM scored JOIN records r "
+                f"USING (record_id) WHERE {where})")
+            candidate_params = [any_expr, *params]
+        else:
+            candidates = f"ranked AS (SELECT r.*, 0.0 AS score FROM records r WHERE {where})"
+            candidate_params = list(params)
+        order = ", ".join(f"{key} DESC" if key != "record_id" else key for key in keys)
+        ranked = (f"WITH {candidates} SELECT * FROM ranked WHERE {after} "
+                  f"ORDER BY {order} LIMIT ? OFFSET ?")
+        ranked_params = [*candidate_params, *after_params, size, offset]
         with self._lock:
             try:
                 rows = self._db.execute(ranked, ranked_params).fetchall()
@@ -231,7 +283,9 @@ class EmbeddedSearch:
             )
             for row in rows
         )
-        return SearchResult(total=total, hits=hits, facets=facets)
+        following = (encode_cursor(rows[-1][key] for key in keys)
+                     if len(rows) == size else None)
+        return SearchResult(total=total, hits=hits, facets=facets, next=following)
 
     def _pages(self, record_ids: list[str]) -> dict[str, list[tuple[int, str]]]:
         found: dict[str, list[tuple[int, str]]] = {}
@@ -246,6 +300,28 @@ class EmbeddedSearch:
         return found
 
 
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like_prefix(prefix: str) -> str:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+    return _like_escape(prefix) + "%"
+
+
+def _like_infix(text: str) -> str:
+    return "%" + _like_escape(text) + "%"
+
+
+def _after(values: list, relevance: bool) -> tuple[str, list]:
+    """The keyset condition for the rows after a cursor's (score,) date, id: in the order
+    of the search, where a missing date comes after every date."""
+    when, record_id = values[-2], values[-1]
+    if when is None:
+        condition, params = "(doc_date IS NULL AND record_id > ?)", [record_id]
+    else:
+        condition = "(doc_date < ? OR doc_date IS NULL OR (doc_date = ? AND record_id > ?))"
+        params = [when, when, record_id]
+    if relevance:
+        condition = f"(score < ? OR (score = ? AND {condition}))"
+        params = [values[0], values[0], *params]
+    return condition, params

@@ -186,6 +186,33 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class IndexOutbox(Base):
+    """A record whose search entry must be brought in line with the database.
+
+    Written in the same transaction as the change, so no committed change can miss the
+    index; the indexer (:mod:`archive.services.indexing`) reads the record as it is then
+    and indexes or deletes it, and removes the row only once the search backend took it."""
+
+    __tablename__ = "index_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(32), index=True)
+    enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A named lease: at most one holder at a time, taken over once it runs out.
+
+    The indexer holds ``search-index`` while it drains the outbox, so two processes never
+    write different versions of one record to the index in the wrong order."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64), default="")
+    until: Mapped[datetime | None] = mapped_column()
+
+
 class Counter(Base):
     """Last item number given out under one 档号 prefix."""
 

@@ -8,7 +8,7 @@ import logging
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from archive.db.models import InboxItem
@@ -16,10 +16,10 @@ from archive.deps import SearchDep, SessionDep, SettingsDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.inbox import file_item, get_item, list_inbox
-from archive.services.indexing import index_record
+from archive.services.indexing import index_pending
+from archive.services.jobs import worker_name
 from archive.services.masking import mask_text, sees_personal_information
 from policies import Action
-from search import SearchError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def index(
 @router.post("/{item_id}/file", status_code=status.HTTP_201_CREATED,
              response_model=InboxPublic)
 def file(
-    item_id: str, body: FileRequest, session: SessionDep, settings: SettingsDep,
+    request: Request, item_id: str, body: FileRequest, session: SessionDep, settings: SettingsDep,
     trail: TrailDep, search: SearchDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
 ) -> InboxPublic:
@@ -92,8 +92,6 @@ def file(
     trail.record(session, Event("record:create", "record", record.id, details={
         "inbox": item.id, "auto_filed": False, "sha256": item.sha256}))
     session.commit()
-    try:
-        index_record(session, search, record.id)
-    except SearchError:  # filed all the same; `archive reindex` catches the index up
-        log.warning("record %s filed but not indexed", record.id, exc_info=True)
+    # filed all the same if the search backend is away: the outbox keeps the change
+    index_pending(request.app.state.sessions, search, holder=worker_name(), batches=1)
     return inbox_public(item, personal=sees_personal_information(actor))

@@ -1,7 +1,7 @@
 """``/api/v1/search``: full-text and catalogue search, trimmed to the caller's units."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -20,19 +20,32 @@ def search(
     backend: SearchDep, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.SEARCH))],
     q: Annotated[str | None, Query(max_length=256, description='words; "quoted phrase"')] = None,
-    customer: Annotated[str | None, Query(description="exact 户号")] = None,
+    customer: Annotated[str | None, Query(max_length=32, description="exact 户号")] = None,
+    name: Annotated[str | None, Query(max_length=100, description="in the customer's name")
+                    ] = None,
+    address: Annotated[str | None, Query(max_length=200,
+                                         description="in the customer's address")] = None,
+    customer_class: Annotated[str | None, Query(max_length=16)] = None,
     doc_type: str | None = None,
     category: str | None = None,
     unit: str | None = None,
+    security_level: Annotated[Literal["公开", "内部", "受限"] | None, Query()] = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    sort: Annotated[Literal["relevance", "date"], Query(
+        description="relevance (then newest) or date (newest first)")] = "relevance",
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(max_length=512,
+                                       description="the next cursor of the page before")] = None,
 ) -> dict:
-    params = SearchParams(q=q, customer=customer, doc_type=doc_type, category=category,
-                          unit=unit, date_from=date_from, date_to=date_to, page=page, size=size)
+    params = SearchParams(q=q, customer=customer, name=name, address=address,
+                          customer_class=customer_class, doc_type=doc_type, category=category,
+                          unit=unit, security_level=security_level, date_from=date_from,
+                          date_to=date_to, sort=sort, page=page, size=size, after=after)
     result = search_records(backend, actor=actor, params=params)
-    filters = {k: v for k, v in vars(params).items() if v is not None and k != "q"}
+    filters = {k: v for k, v in vars(params).items()
+               if v is not None and k not in ("q", "after")}
     trail.record(session, Event("search", "search", "", details={
         "q": q, "filters": filters, "total": result["total"]}))
     session.commit()

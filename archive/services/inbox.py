@@ -31,6 +31,7 @@ from archive.services.accounts import actor_for
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPE_CATEGORIES, DOC_TYPES
 from archive.services.filing import dossier_for
+from archive.services.indexing import enqueue
 from archive.services.records import forget_original, page_rows, receive_original
 from archive.settings import ArchiveNumberSettings
 from ingest import IngestSettings
@@ -159,6 +160,7 @@ def file_item(
     session.add(record)
     session.flush()
     session.add_all(page_rows(record.id, pages))
+    enqueue(session, record.id)
     item.status, item.record_id, item.reason = "filed", record.id, ""
     session.flush()
     return record

@@ -1,18 +1,38 @@
 """Keep the search index in step with the database (the index is derived, never primary).
 
-Public surface: :func:`search_document`, :func:`index_record`, :func:`rebuild_index`.
+Every change to what a record shows in search writes an outbox row in the change's own
+transaction (:func:`enqueue`). The indexer (:func:`drain_outbox`, run by the job workers)
+reads each queued record as it is at that moment, indexes it (or deletes it from the index
+when it is gone or not yet read) and deletes the rows only once the backend took the batch.
+So an upload succeeds while the search backend is down, and the index catches up when it
+returns; a crash between the two steps only indexes a record twice.
+
+Public surface: :func:`search_document`, :func:`enqueue`, :func:`drain_outbox`,
+:func:`outbox_size`, :func:`rebuild_index`, :func:`check_index`, :class:`Drift`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Page, Record
+from archive.db.models import IndexOutbox, Lease, Page, Record, utcnow
 from archive.services.records import record_pages
-from search import SearchBackend, SearchDocument
+from search import SearchBackend, SearchDocument, SearchError
+
+log = logging.getLogger(__name__)
+
+LEASE = "search-index"
+LEASE_TIME = timedelta(seconds=60)
+BATCH = 500
 
 
 def search_document(record: Record, pages: list[Page]) -> SearchDocument:
@@ -23,32 +43,180 @@ def search_document(record: Record, pages: list[Page]) -> SearchDocument:
         customer_name=customer.name, doc_type=record.doc_type, category=dossier.category,
         title=record.title, doc_date=record.doc_date, unit=dossier.unit.code,
         unit_path=dossier.unit.path, security_level=record.security_level,
-        address=customer.address, pages=tuple((p.number, p.text) for p in pages),
+        address=customer.address, customer_class=customer.customer_class,
+        pages=tuple((p.number, p.text) for p in pages),
     )
 
 
-def index_record(session: Session, search: SearchBackend, record_id: str) -> None:
-    record = session.get(Record, record_id)
-    if record is None:
-        search.delete([record_id])
-        return
-    search.index([search_document(record, record_pages(session, record))])
-    search.refresh()
+def enqueue(session: Session, *record_ids: str) -> None:
+    """Queue records for (re)indexing, in the caller's transaction."""
+    session.add_all(IndexOutbox(record_id=record_id) for record_id in record_ids)
 
 
-def _all_documents(sessions: sessionmaker[Session]) -> Iterator[SearchDocument]:
+def outbox_size(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(IndexOutbox)) or 0
+
+
+def _take_lease(sessions: sessionmaker[Session], holder: str) -> bool:
+    now = utcnow()
+    with sessions.begin() as session:
+        taken = session.execute(
+            update(Lease).where(Lease.name == LEASE,
+                                or_(Lease.until.is_(None), Lease.until < now,
+                                    Lease.holder == holder))
+            .values(holder=holder, until=now + LEASE_TIME)).rowcount
+        if taken or session.get(Lease, LEASE) is not None:
+            return bool(taken)
+    try:
+        with sessions.begin() as session:
+            session.execute(insert(Lease).values(name=LEASE, holder=holder,
+                                                 until=now + LEASE_TIME))
+    except IntegrityError:  # another indexer made it first and holds it
+        return False
+    return True
+
+
+def _release_lease(sessions: sessionmaker[Session], holder: str) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Lease).where(Lease.name == LEASE, Lease.holder == holder)
+                        .values(until=None))
+
+
+def _documents(session: Session, record_ids: list[str]
+               ) -> tuple[list[SearchDocument], list[str]]:
+    """The search documents of the records that are read and filed; the other ids."""
+    records = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(record_ids)))}
+    documents, gone = [], []
+    for record_id in record_ids:
+        record = records.get(record_id)
+        if record is not None and record.status == "indexed":
+            documents.append(search_document(record, record_pages(session, record)))
+        else:
+            gone.append(record_id)
+    return documents, gone
+
+
+def drain_outbox(sessions: sessionmaker[Session], search: SearchBackend, *, holder: str,
+                 batch: int = BATCH, batches: int | None = None) -> int:
+    """Bring every queued record into the index; returns how many were sent.
+
+    Only one indexer drains at a time (a lease in the database), so an older version of a
+    record never overwrites a newer one. Raises :class:`search.SearchError` (the rows stay
+    queued) when the backend refuses; another caller is draining: returns 0. ``batches``
+    bounds the work done in one call.
+    """
+    with sessions() as session:
+        if session.scalar(select(IndexOutbox.id).limit(1)) is None:
+            return 0
+    if not _take_lease(sessions, holder):
+        return 0
+    sent = 0
+    try:
+        for _ in itertools.count() if batches is None else range(batches):
+            with sessions() as session:
+                rows = session.execute(select(IndexOutbox.id, IndexOutbox.record_id)
+                                       .order_by(IndexOutbox.id).limit(batch)).all()
+                if not rows:
+                    return sent
+                record_ids = list(dict.fromkeys(row.record_id for row in rows))
+                documents, gone = _documents(session, record_ids)
+            if documents:
+                search.index(documents)
+            if gone:
+                search.delete(gone)
+            search.refresh()
+            with sessions.begin() as session:
+                session.execute(delete(IndexOutbox)
+                                .where(IndexOutbox.id.in_([row.id for row in rows])))
+                session.execute(update(Lease).where(Lease.name == LEASE,
+                                                    Lease.holder == holder)
+                                .values(until=utcnow() + LEASE_TIME))
+            sent += len(record_ids)
+        return sent
+    finally:
+        _release_lease(sessions, holder)
+
+
+def index_pending(sessions: sessionmaker[Session], search: SearchBackend, *, holder: str,
+                  batches: int | None = None) -> bool:
+    """:func:`drain_outbox`, where a backend outage is logged, not raised: the changes stay
+    queued for the next call. Returns whether the backend took them."""
+    try:
+        drain_outbox(sessions, search, holder=holder, batches=batches)
+    except SearchError as exc:
+        log.warning("search index behind, changes kept in the outbox: %s", exc)
+        return False
+    return True
+
+
+Progress = Callable[[int, int], None]  # (records read, records in all)
+
+
+def _all_documents(sessions: sessionmaker[Session], holder: str | None = None,
+                   progress: Progress | None = None) -> Iterator[SearchDocument]:
+    """Every filed record's document, read in batches (renewing ``holder``'s lease)."""
     with sessions() as session:
         ids = list(session.scalars(select(Record.id).where(Record.status == "indexed")
                                    .order_by(Record.created_at)))
-        for record_id in ids:
-            record = session.get(Record, record_id)
-            if record is None:
-                continue
-            yield search_document(record, record_pages(session, record))
-            session.expunge_all()
+    for start in range(0, len(ids), BATCH):
+        if holder is not None and not _take_lease(sessions, holder):
+            raise SearchError("the indexer lease was lost during the rebuild")
+        with sessions() as session:
+            documents, _ = _documents(session, ids[start:start + BATCH])
+        yield from documents
+        if progress is not None:
+            progress(min(start + BATCH, len(ids)), len(ids))
 
 
-def rebuild_index(sessions: sessionmaker[Session], search: SearchBackend) -> int:
-    count = search.rebuild(_all_documents(sessions))
-    search.refresh()
+def rebuild_index(sessions: sessionmaker[Session], search: SearchBackend, *, holder: str,
+                  wait: float = 2 * LEASE_TIME.total_seconds(),
+                  progress: Progress | None = None) -> int:
+    """A fresh index from the database, swapped in whole (searches go on meanwhile).
+
+    The rebuild holds the indexer lease, so changes made meanwhile wait in the outbox
+    rather than going to the index about to be replaced; they are drained into the new
+    index after the swap.
+    """
+    deadline = time.monotonic() + wait
+    while not _take_lease(sessions, holder):
+        if time.monotonic() > deadline:
+            raise SearchError("another indexer holds the lease; try again later")
+        time.sleep(0.5)
+    try:
+        count = search.rebuild(_all_documents(sessions, holder, progress))
+        search.refresh()
+    finally:
+        _release_lease(sessions, holder)
+    drain_outbox(sessions, search, holder=holder)
     return count
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How the index differs from the database."""
+
+    missing: tuple[str, ...]  # filed records not in the index
+    extra: tuple[str, ...]  # index entries with no filed record
+    stale: tuple[str, ...]  # entries whose content differs from the record's
+    queued: int  # outbox rows not yet drained (they explain drift that is about to close)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+
+def check_index(sessions: sessionmaker[Session], search: SearchBackend,
+                progress: Progress | None = None) -> Drift:
+    """Compare every filed record with its index entry, by content digest."""
+    indexed = dict(search.digests())
+    expected = {doc.record_id: doc.digest
+                for doc in _all_documents(sessions, progress=progress)}
+    with sessions() as session:
+        queued = outbox_size(session)
+    return Drift(
+        missing=tuple(sorted(expected.keys() - indexed.keys())),
+        extra=tuple(sorted(indexed.keys() - expected.keys())),
+        stale=tuple(sorted(rid for rid in expected.keys() & indexed.keys()
+                           if expected[rid] != indexed[rid])),
+        queued=queued,
+    )

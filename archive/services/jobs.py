@@ -24,6 +24,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -36,7 +37,7 @@ from archive.errors import NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.audit import Event, Trail
 from archive.services.inbox import settle
-from archive.services.indexing import index_record
+from archive.services.indexing import enqueue, index_pending
 from archive.services.records import page_rows
 from archive.settings import ArchiveNumberSettings, Settings
 from ingest import IngestError, IngestSettings, extract_pages, inspect
@@ -210,6 +211,7 @@ def _store_results(ctx: JobContext, record_id: str, pages: list[PageText],
         session.execute(update(Record).where(Record.id == record_id)
                         .values(status="indexed", page_count=len(pages),
                                 access_key=access_key))
+        enqueue(session, record_id)
         Trail(ctx.audit_key, None, "worker").record(
             session, Event("record:ingest", "record", record_id, details={
                 "pages": len(pages), "sources": sorted({p.source for p in pages}),
@@ -283,8 +285,9 @@ def run_job(ctx: JobContext, job_id: str) -> None:
             _store_results(ctx, source_id, pages, access_key)
             record_id = source_id
         if record_id is not None:
-            with ctx.sessions() as session:
-                index_record(session, ctx.search, record_id)
+            # at once, so a finished job's record is found; if the backend is away, the
+            # outbox keeps the change and the worker loop retries it
+            index_pending(ctx.sessions, ctx.search, holder=ctx.worker, batches=1)
     except (StorageError, SearchError, IngestError) as exc:
         retry = getattr(exc, "retryable", False) and attempts < ctx.policy.max_attempts
         log.warning("job %s attempt %d failed: %s", job_id, attempts, exc)
@@ -305,7 +308,10 @@ def run_job(ctx: JobContext, job_id: str) -> None:
 
 
 class Worker:
-    """Runs due jobs in a background thread until stopped."""
+    """Runs due jobs in a background thread until stopped, and keeps the search index
+    caught up with the outbox (waiting longer each time the backend is still away)."""
+
+    MAX_INDEX_BACKOFF = 60.0
 
     def __init__(self, ctx: JobContext, *, poll_seconds: float = 0.5) -> None:
         self.ctx = ctx
@@ -313,6 +319,8 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._index_backoff = 0.0
+        self._index_not_before = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.loop, name="ingest-worker", daemon=True)
@@ -334,7 +342,17 @@ class Worker:
                 job_id := claim_next(self.ctx.sessions, self.ctx.policy, self.ctx.worker)):
             run_job(self.ctx, job_id)
             ran += 1
+        self.catch_up_index()
         return ran
+
+    def catch_up_index(self) -> None:
+        if time.monotonic() < self._index_not_before:
+            return
+        if index_pending(self.ctx.sessions, self.ctx.search, holder=self.ctx.worker):
+            self._index_backoff = 0.0
+        else:
+            self._index_backoff = min(self.MAX_INDEX_BACKOFF, max(1.0, 2 * self._index_backoff))
+            self._index_not_before = time.monotonic() + self._index_backoff
 
     def loop(self) -> None:
         while not self._stop.is_set():

@@ -14,6 +14,7 @@ from archive.services.access import Actor, clearance_allows, holds_loan, search_
 from archive.services.masking import mask_text, sees_personal_information
 from policies import Target, borrow_key
 from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable
+from search.base import SORTS
 from search.errors import InvalidQuery
 
 
@@ -21,22 +22,35 @@ from search.errors import InvalidQuery
 class SearchParams:
     q: str | None = None
     customer: str | None = None
+    name: str | None = None
+    address: str | None = None
+    customer_class: str | None = None
     doc_type: str | None = None
     category: str | None = None
     unit: str | None = None
+    security_level: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    sort: str = "relevance"
     page: int = 1
     size: int = 20
+    after: str | None = None
 
 
 def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams) -> dict:
     if params.page < 1 or not 1 <= params.size <= 100:
         raise InvalidInput("page must be ≥ 1 and size between 1 and 100")
+    if params.sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}")
+    if params.date_from and params.date_to and params.date_from > params.date_to:
+        raise InvalidInput("date_from is after date_to")
     query = SearchQuery(
-        q=params.q, customer=params.customer, doc_type=params.doc_type,
-        category=params.category, unit=params.unit, date_from=params.date_from,
-        date_to=params.date_to, page=params.page, size=params.size,
+        q=params.q, customer=params.customer, name=params.name, address=params.address,
+        customer_class=params.customer_class, doc_type=params.doc_type,
+        category=params.category, unit=params.unit,
+        security_levels=(params.security_level,) if params.security_level else None,
+        date_from=params.date_from, date_to=params.date_to, sort=params.sort,
+        page=params.page, size=params.size, after=params.after,
         unit_paths=search_units(actor),
     )
     try:
@@ -66,4 +80,4 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
             "access": "granted" if granted else "restricted",
         })
     return {"total": result.total, "page": params.page, "size": params.size, "hits": hits,
-            "facets": result.facets}
+            "facets": result.facets, "next": result.next}

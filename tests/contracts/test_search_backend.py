@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from search import SearchBackend, SearchDocument, SearchQuery
+from search import InvalidQuery, SearchBackend, SearchDocument, SearchQuery
 
 
 def make_doc(record_id: str, **overrides) -> SearchDocument:
@@ -24,6 +24,7 @@ def make_doc(record_id: str, **overrides) -> SearchDocument:
         "unit_path": "/root/hz/xh/",
         "security_level": "内部",
         "address": "浙江省杭州市西湖区文三路88号",
+        "customer_class": "高压",
         "pages": ((1, "供电人：国网杭州供电公司\n用电人：杭州明达纺织有限公司"),),
     }
     fields.update(overrides)
@@ -40,10 +41,11 @@ CORPUS = [
              doc_type="安全用电检查记录", category="用电检查", title="安全用电检查记录",
              doc_date=date(2024, 1, 15), unit="gs", unit_path="/root/hz/gs/",
              address="浙江省杭州市拱墅区湖墅南路5号", security_level="公开",
+             customer_class="低压居民",
              pages=((1, "检查项目：漏电保护器动作正常，接地电阻合格。整改意见：无。"),)),
     make_doc("r3", customer_account="33000123450", customer_name="李娜",
              doc_type="用电申请书", title="低压居民用电申请书", doc_date=date(2022, 3, 1),
-             security_level="受限",
+             security_level="受限", customer_class="低压居民",
              pages=((1, "申请人李娜申请新装低压居民用电，申请容量8kVA。联系电话13800000000"),)),
     make_doc("r4", customer_account="3300099999", customer_name="王强",
              doc_type="计量装置装拆表工作单", category="电能计量", title="计量装置装拆表工作单",
@@ -153,3 +155,67 @@ def test_rebuild_replaces_everything(loaded: SearchBackend) -> None:
     assert set(ids(loaded, q="窃电")) == {"r1", "r9"}
     assert ids(loaded, q="漏电保护器") == []
     assert loaded.search(SearchQuery()).total == 2
+
+
+def test_traditional_characters_find_simplified_text(loaded: SearchBackend) -> None:
+    assert ids(loaded, q="竊電") == ["r1"]
+    assert ids(loaded, q='"漏電保護器"') == ["r2"]
+    assert ids(loaded, name="張偉") == ["r2"]
+
+
+def test_name_and_address_match_their_own_field(loaded: SearchBackend) -> None:
+    assert ids(loaded, name="明达") == ["r1"]
+    assert ids(loaded, name="李娜") == ["r3"]
+    assert ids(loaded, name="文三路") == []  # in the address, not the name
+    assert set(ids(loaded, address="文三路88号")) == {"r1", "r3", "r4"}
+    assert ids(loaded, address="湖墅南路") == ["r2"]
+    assert ids(loaded, address="88号文三路") == []  # a phrase, in order
+    assert ids(loaded, address="文三路8") == []  # 88 is one token: no partial numbers
+    assert ids(loaded, name="明达", q="窃电") == ["r1"]
+
+
+def test_customer_class_filter_and_facet(loaded: SearchBackend) -> None:
+    assert set(ids(loaded, customer_class="低压居民")) == {"r2", "r3"}
+    assert loaded.search(SearchQuery()).facets["customer_class"] == {"高压": 2, "低压居民": 2}
+
+
+def test_sort_by_date_or_relevance(loaded: SearchBackend) -> None:
+    # 杭州 is in every address: by date the newest comes first, whatever the score
+    by_date = ids(loaded, q="申请", sort="date")
+    assert by_date == ["r3"]
+    both = ids(loaded, q="杭州", sort="date")
+    assert both == ["r4", "r2", "r1", "r3"]
+    assert set(ids(loaded, q="杭州")) == set(both)
+
+
+def test_cursor_walks_every_hit_once_in_order(search_backend: SearchBackend) -> None:
+    docs = [make_doc(f"c{i:03d}", doc_date=date(2020, 1, 1 + i % 28) if i % 7 else None,
+                     pages=((1, "窃电 " * (1 + i % 5)),)) for i in range(57)]
+    search_backend.index(docs)
+    search_backend.refresh()
+    for sort in ("relevance", "date"):
+        whole = [h.record_id for h in search_backend.search(
+            SearchQuery(q="窃电", sort=sort, size=100)).hits]
+        walked, after = [], None
+        while True:
+            result = search_backend.search(SearchQuery(q="窃电", sort=sort, size=10,
+                                                       after=after))
+            walked += [h.record_id for h in result.hits]
+            assert result.total == 57
+            if result.next is None:
+                break
+            after = result.next
+        assert walked == whole
+        assert len(set(walked)) == 57
+
+
+def test_a_bad_cursor_is_refused(loaded: SearchBackend) -> None:
+    for cursor in ("not-a-cursor", "WzFd", "eyJhIjogMX0"):
+        with pytest.raises(InvalidQuery):
+            loaded.search(SearchQuery(q="窃电", after=cursor))
+
+
+def test_digests_fingerprint_each_entry(loaded: SearchBackend) -> None:
+    assert dict(loaded.digests()) == {doc.record_id: doc.digest for doc in CORPUS}
+    changed = replace(CORPUS[0], title="高压供用电合同（补充）")
+    assert changed.digest != CORPUS[0].digest
