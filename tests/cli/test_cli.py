@@ -98,7 +98,21 @@ def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
             {(r[1], r[2]) for r in rows[:3]})
     engine.dispose()
 
+    checked = run("reindex", "--check")
+    assert checked.exit_code == 0 and "index matches the database" in checked.output
+    # an index entry lost behind the archive's back is reported, and reindex restores it
+    from search.embedded import EmbeddedSearch
+    from search.settings import EmbeddedSettings
+
+    index = EmbeddedSearch(EmbeddedSettings(path=data_dir / "search.db"))
+    index.delete([records[0].id])
+    index.close()
+    drifted = run("reindex", "--check")
+    assert drifted.exit_code == 1, drifted.output
+    assert f"missing from the index 索引缺失: 1 e.g. {records[0].id}" in drifted.output
     assert run("reindex").exit_code == 0
+    assert run("reindex", "--check").exit_code == 0
+
     verified = run("verify")
     assert verified.exit_code == 0 and "3 of 3 originals intact" in verified.output
 

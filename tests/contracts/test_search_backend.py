@@ -219,3 +219,31 @@ def test_digests_fingerprint_each_entry(loaded: SearchBackend) -> None:
     assert dict(loaded.digests()) == {doc.record_id: doc.digest for doc in CORPUS}
     changed = replace(CORPUS[0], title="高压供用电合同（补充）")
     assert changed.digest != CORPUS[0].digest
+
+
+def test_searches_keep_answering_during_a_rebuild(loaded: SearchBackend) -> None:
+    import threading
+
+    answers: list[int] = []
+    failures: list[Exception] = []
+    done = threading.Event()
+
+    def keep_searching() -> None:
+        while not done.is_set():
+            try:
+                answers.append(loaded.search(SearchQuery(q="窃电")).total)
+            except Exception as exc:  # any failure is the finding
+                failures.append(exc)
+
+    searcher = threading.Thread(target=keep_searching)
+    searcher.start()
+    try:
+        added = [make_doc(f"x{i:03d}", pages=((1, "用电人窃电，追补电费"),)) for i in range(300)]
+        assert loaded.rebuild([*CORPUS, *added]) == 304
+        loaded.refresh()
+    finally:
+        done.set()
+        searcher.join()
+    assert not failures
+    assert answers and set(answers) <= {1, 301}  # the old index or the new, never a half
+    assert loaded.search(SearchQuery(q="窃电")).total == 301

@@ -42,3 +42,17 @@ def test_highlights_name_pages_and_mark_terms() -> None:
     pages = [(1, "第一条 供电方式"), (2, "用电人窃 电的，供电人有权中止供电")]
     found = highlight_pages(pages, parse_query("窃电"))
     assert [(h.page, h.text) for h in found] == [(2, "用电人<em>窃电</em>的，供电人有权中止供电")]
+
+
+def test_traditional_characters_fold_to_simplified_one_for_one() -> None:
+    assert normalise("臺灣電力 竊電 漏電保護器") == "台湾电力 窃电 漏电保护器"
+    assert len(normalise("電")) == 1
+    assert [t.text for t in parse_query("竊電").terms] == ["窃电"]
+
+
+def test_highlights_keep_the_page_as_written() -> None:
+    # full-width and traditional text is matched normalised and shown as it was written
+    pages = [(1, "表號：ＮＯ．Ａ２３３１ 用電人竊電"), (2, "漏电保护器")]
+    found = highlight_pages(pages, parse_query("no.a2331 窃电"))
+    assert [(h.page, h.text) for h in found] == [
+        (1, "表號：<em>ＮＯ</em>．<em>Ａ２３３１</em> 用電人<em>竊電</em>")]
