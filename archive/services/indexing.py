@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import IndexOutbox, Lease, Page, Record, utcnow
-from archive.services.records import record_pages
 from search import SearchBackend, SearchDocument, SearchError
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,15 @@ def _documents(session: Session, record_ids: list[str]
                ) -> tuple[list[SearchDocument], list[str]]:
     """The search documents of the records that are read and filed; the other ids."""
     records = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(record_ids)))}
+    pages: dict[str, list[Page]] = defaultdict(list)
+    for page in session.scalars(select(Page).where(Page.record_id.in_(record_ids))
+                                .order_by(Page.record_id, Page.number)):
+        pages[page.record_id].append(page)
     documents, gone = [], []
     for record_id in record_ids:
         record = records.get(record_id)
         if record is not None and record.status == "indexed":
-            documents.append(search_document(record, record_pages(session, record)))
+            documents.append(search_document(record, pages[record_id]))
         else:
             gone.append(record_id)
     return documents, gone
