@@ -150,23 +150,20 @@ class Highlight:
     text: str
 
 
-def _normalised_with_map(text: str) -> tuple[str, list[int] | range]:
-    """Normalise, remembering where each output char came from.
+@functools.lru_cache(maxsize=1 << 16)
+def _normal_char(ch: str) -> str:
+    return normalise(ch)
 
-    Text already in NFKC whose lower case keeps its length (nearly every OCR'd page) maps
-    char to char; other text is normalised one char at a time, about 50 times slower.
-    """
-    if unicodedata.is_normalized("NFKC", text):
-        lowered = text.lower()
-        if len(lowered) == len(text):
-            return lowered.translate(_simplified()), range(len(text))
-    out: list[str] = []
-    origin: list[int] = []
-    for index, ch in enumerate(text):
-        norm = normalise(ch)
-        out.append(norm)
-        origin.extend([index] * len(norm))
-    return "".join(out), origin
+
+def _normalised_with_map(text: str) -> tuple[str, list[int] | range]:
+    """Normalise char by char, remembering where each output char came from (the origin
+    is the identity unless a char normalised to more or fewer chars, as ㎾ → kw)."""
+    parts = [_normal_char(ch) for ch in text]
+    normal = "".join(parts)
+    if len(normal) == len(text) and all(len(part) == 1 for part in parts):
+        return normal, range(len(text))
+    origin = [index for index, part in enumerate(parts) for _ in part]
+    return normal, origin
 
 
 def highlight_pages(

@@ -254,12 +254,15 @@ class EmbeddedSearch:
         keys = ("score", "doc_date", "record_id") if relevance else ("doc_date", "record_id")
         after, after_params = (_after(decode_cursor(query.after, len(keys)), relevance)
                                if query.after else ("1", []))
-        # the records passing every term and filter, once for the page, totals and facets
+        # the records passing every term and filter, once for the page, totals and facets;
+        # each step drives from a materialised set into records by primary key, never a
+        # join between two unindexed sets (that took 16 s at 100,000 records)
         if parsed.terms:
-            base = (f"hits AS MATERIALIZED ({_docs_matching(len(parsed.terms))}), "
-                    f"base AS (SELECT r.* FROM hits JOIN records r ON r.doc = hits.doc "
-                    f"WHERE {where})")
-            base_params = [*(_term_expr(t) for t in parsed.terms), *params]
+            hits = f"hits AS MATERIALIZED ({_docs_matching(len(parsed.terms))})"
+            hits_params = [_term_expr(t) for t in parsed.terms]
+            base = (f"{hits}, base AS (SELECT r.* FROM hits JOIN records r "
+                    f"ON r.doc = hits.doc WHERE {where})")
+            base_params = [*hits_params, *params]
         else:
             base, base_params = f"base AS (SELECT r.* FROM records r WHERE {where})", params
         if relevance:
@@ -269,18 +272,21 @@ class EmbeddedSearch:
                                     *(["chars : " + _quote(" ".join(parsed.proximity))]
                                       if parsed.proximity else [])])
             ranked = (
-                f"matched AS MATERIALIZED (SELECT rowid >> {_PAGE_BITS} AS doc, "
+                f"{hits}, matched AS MATERIALIZED (SELECT rowid >> {_PAGE_BITS} AS doc, "
                 "bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ?), "
-                "scored AS (SELECT doc, -MIN(s) AS score FROM matched GROUP BY doc), "
-                "ranked AS (SELECT base.*, scored.score AS score FROM base "
-                "JOIN scored USING (doc))")
-            ranked_params = [any_expr]
+                "scored AS MATERIALIZED (SELECT doc, -MIN(s) AS score FROM matched "
+                "GROUP BY doc), "
+                "ranked AS (SELECT r.*, scored.score AS score FROM scored "
+                "JOIN records r ON r.doc = scored.doc "
+                f"WHERE r.doc IN (SELECT doc FROM hits) AND {where})")
+            ranked_params = [*hits_params, any_expr, *params]
         else:
-            ranked, ranked_params = "ranked AS (SELECT base.*, 0.0 AS score FROM base)", []
+            ranked = f"{base}, ranked AS (SELECT base.*, 0.0 AS score FROM base)"
+            ranked_params = base_params
         order = ", ".join(f"{key} DESC" if key != "record_id" else key for key in keys)
-        page = (f"WITH {base}, {ranked} SELECT * FROM ranked WHERE {after} "
+        page = (f"WITH {ranked} SELECT * FROM ranked WHERE {after} "
                 f"ORDER BY {order} LIMIT ? OFFSET ?")
-        page_params = [*base_params, *ranked_params, *after_params, size, offset]
+        page_params = [*ranked_params, *after_params, size, offset]
         counted = (f"WITH {base} SELECT {', '.join(FACET_FIELDS)}, count(*) FROM base "
                    f"GROUP BY {', '.join(FACET_FIELDS)}")
         with self._lock:
