@@ -156,8 +156,17 @@ def _normal_char(ch: str) -> str:
 
 
 def _normalised_with_map(text: str) -> tuple[str, list[int] | range]:
-    """Normalise char by char, remembering where each output char came from (the origin
-    is the identity unless a char normalised to more or fewer chars, as ㎾ → kw)."""
+    """Normalise, remembering where each output char came from.
+
+    Where normalising keeps the length (nearly every page: full-width punctuation, width
+    and case forms map one to one) the map is the identity, taken without looking at each
+    char; it is wrong only if, in one text, a char expands (㎾ → kw) and a combining
+    sequence composes by as many chars, and then a highlight shifts. Otherwise the text is
+    normalised char by char.
+    """
+    whole = normalise(text)
+    if len(whole) == len(text):
+        return whole, range(len(text))
     parts = [_normal_char(ch) for ch in text]
     normal = "".join(parts)
     if len(normal) == len(text) and all(len(part) == 1 for part in parts):
