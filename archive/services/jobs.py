@@ -284,10 +284,6 @@ def run_job(ctx: JobContext, job_id: str) -> None:
         else:
             _store_results(ctx, source_id, pages, access_key)
             record_id = source_id
-        if record_id is not None:
-            # at once, so a finished job's record is found; if the backend is away, the
-            # outbox keeps the change and the worker loop retries it
-            index_pending(ctx.sessions, ctx.search, holder=ctx.worker, batches=1)
     except (StorageError, SearchError, IngestError) as exc:
         retry = getattr(exc, "retryable", False) and attempts < ctx.policy.max_attempts
         log.warning("job %s attempt %d failed: %s", job_id, attempts, exc)
@@ -304,7 +300,19 @@ def run_job(ctx: JobContext, job_id: str) -> None:
         with ctx.sessions.begin() as session:
             _give_up(session, job_id, f"internal error: {exc}")
         return
+    if record_id is not None:
+        _index_soon(ctx)
     _set(ctx.sessions, job_id, status="done", progress=1.0, error=None, lease_until=None)
+
+
+def _index_soon(ctx: JobContext) -> None:
+    """Index a finished job's record at once, so it is found when the job shows done. The
+    change is safe in the outbox already: if this fails (backend or database away), the
+    worker loop indexes it later, and the job is done all the same."""
+    try:
+        index_pending(ctx.sessions, ctx.search, holder=ctx.worker, batches=1)
+    except Exception:  # the outbox keeps the change; see above
+        log.warning("indexing after job deferred to the worker loop", exc_info=True)
 
 
 class Worker:

@@ -89,3 +89,35 @@ def test_a_broken_job_fails_with_its_reason_and_the_worker_goes_on(client, setti
     assert [j["id"] for j in failures.json()] == [broken["job_id"]]
     other = login(client, "clerk_gs")  # staff hold no job:read; and 拱墅 is another unit
     assert client.get("/api/v1/jobs", headers=other).status_code == 403
+
+
+def test_a_search_outage_neither_fails_the_job_nor_loses_the_change(client, settings) -> None:
+    """The error path with the search backend mocked away: the job is done, the record
+    filed and readable, the change waits in the outbox; once the backend answers, the
+    worker loop indexes it and empties the outbox."""
+    from archive.services.indexing import outbox_size
+    from search import SearchQuery, SearchUnavailable
+
+    archivist = login(client, "archivist")
+    create_customer(client, archivist, "3300012345", unit="xh")
+    dossier = create_dossier(client, archivist, "3300012345")["id"]
+    ids = upload(client, archivist, dossier, documents.text_pdf(["用电申请书 漏电保护器"])).json()
+    state = client.app.state
+    away = mock.Mock(wraps=state.search)
+    away.index.side_effect = SearchUnavailable("connection refused")
+    ctx = JobContext.of(settings, sessions=state.sessions, store=state.store, search=away)
+    worker = Worker(ctx)
+    assert worker.run_pending() == 1
+    assert client.get(f"/api/v1/jobs/{ids['job_id']}", headers=archivist).json()["status"] == "done"
+    assert client.get(f"/api/v1/records/{ids['record_id']}", headers=archivist).status_code == 200
+    with state.sessions() as session:
+        assert outbox_size(session) == 1
+    assert state.search.search(SearchQuery(q="漏电保护器")).total == 0
+
+    worker.ctx.search = state.search  # the backend is back
+    worker._index_not_before = 0.0  # and the backoff has run out
+    worker.catch_up_index()
+    with state.sessions() as session:
+        assert outbox_size(session) == 0
+    assert [h.record_id for h in state.search.search(SearchQuery(q="漏电保护器")).hits] == [
+        ids["record_id"]]
