@@ -230,9 +230,11 @@ class EmbeddedSearch:
         for name in ("name", "address"):
             value = getattr(query, name)
             if value and value.strip():
-                clauses.append(f"r.{name}_chars LIKE ? ESCAPE '\\'"
-                               if chars(value) else "0")
-                params.extend([_like_infix(_spaced(value))] if chars(value) else [])
+                if chars(value):
+                    clauses.append(f"r.{name}_chars LIKE ? ESCAPE '\\'")
+                    params.append(_like_infix(_spaced(value)))
+                else:  # nothing searchable in it (punctuation only): nothing matches
+                    clauses.append("0")
         if query.customer:
             clauses.append("r.customer_account = ?")
             params.append(query.customer)
@@ -270,13 +272,15 @@ class EmbeddedSearch:
         # The records holding every term and passing the filters go to a temporary table
         # keyed by doc (one MATCH per term, once per search); bm25 scores only their pages,
         # into another; the page, totals and facets then join records and scores by
-        # primary key. Joining two unkeyed sets instead
-        # took seconds at 100,000 records.
+        # primary key. Joining two unkeyed sets instead took seconds at 100,000 records.
         # CROSS JOIN keeps the (small) hits table outside: the planner, knowing nothing of
-        # its size, scanned all records and probed it instead (40 ms at 100,000)
-        base = (f"base AS (SELECT r.* FROM temp.search_hits h CROSS JOIN records r "
-                f"ON r.doc = h.doc WHERE {where})" if parsed.terms else
-                f"base AS (SELECT r.* FROM records r WHERE {where})")
+        # its size, scanned all records and probed it instead (40 ms at 100,000).
+        if parsed.terms:
+            base = ("base AS (SELECT r.* FROM temp.search_hits h CROSS JOIN records r "
+                    "ON r.doc = h.doc)")
+            base_params: list[Any] = []
+        else:
+            base, base_params = f"base AS (SELECT r.* FROM records r WHERE {where})", params
         if relevance:
             ranked = (f"{base}, ranked AS (SELECT base.*, coalesce(s.score, 0.0) AS score "
                       "FROM base LEFT JOIN temp.search_scores s ON s.doc = base.doc)")
@@ -307,8 +311,9 @@ class EmbeddedSearch:
                         "bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? AND "
                         f"rowid >> {_PAGE_BITS} IN (SELECT doc FROM temp.search_hits)) "
                         "SELECT doc, -MIN(s) FROM matched GROUP BY doc", [_scoring(parsed)])
-                rows = self._db.execute(page, [*params, *after_params, size, offset]).fetchall()
-                groups = self._db.execute(counted, params).fetchall()
+                rows = self._db.execute(
+                    page, [*base_params, *after_params, size, offset]).fetchall()
+                groups = self._db.execute(counted, base_params).fetchall()
                 pages = self._pages([row["record_id"] for row in rows])
             except sqlite3.OperationalError as exc:
                 raise InvalidQuery(f"cannot run query: {exc}") from exc

@@ -4,7 +4,6 @@ filed automatically, and filing them by hand."""
 from __future__ import annotations
 
 import json
-import logging
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -16,12 +15,10 @@ from archive.deps import SearchDep, SessionDep, SettingsDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.inbox import file_item, get_item, list_inbox
-from archive.services.indexing import index_pending
+from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
 from archive.services.masking import mask_text, sees_personal_information
 from policies import Action
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/inbox", tags=["inbox"])
 PREVIEW_CHARS = 300
@@ -92,6 +89,5 @@ def file(
     trail.record(session, Event("record:create", "record", record.id, details={
         "inbox": item.id, "auto_filed": False, "sha256": item.sha256}))
     session.commit()
-    # filed all the same if the search backend is away: the outbox keeps the change
-    index_pending(request.app.state.sessions, search, holder=worker_name(), batches=1)
+    index_soon(request.app.state.sessions, search, holder=worker_name())
     return inbox_public(item, personal=sees_personal_information(actor))

@@ -8,7 +8,8 @@ So an upload succeeds while the search backend is down, and the index catches up
 returns; a crash between the two steps only indexes a record twice.
 
 Public surface: :func:`search_document`, :func:`enqueue`, :func:`drain_outbox`,
-:func:`outbox_size`, :func:`rebuild_index`, :func:`check_index`, :class:`Drift`.
+:func:`index_pending`, :func:`index_soon`, :func:`outbox_size`, :func:`rebuild_index`,
+:func:`check_index`, :class:`Drift`.
 """
 
 from __future__ import annotations
@@ -151,6 +152,16 @@ def index_pending(sessions: sessionmaker[Session], search: SearchBackend, *, hol
         log.warning("search index behind, changes kept in the outbox: %s", exc)
         return False
     return True
+
+
+def index_soon(sessions: sessionmaker[Session], search: SearchBackend, *, holder: str) -> None:
+    """Index a change just committed (one batch), so it is found at once. The change is
+    safe in the outbox already: if this fails (backend or database away), the worker loop
+    indexes it later, and the caller's work stands all the same."""
+    try:
+        index_pending(sessions, search, holder=holder, batches=1)
+    except Exception:  # the outbox keeps the change; see above
+        log.warning("indexing deferred to the worker loop", exc_info=True)
 
 
 Progress = Callable[[int, int], None]  # (records read, records in all)

@@ -37,7 +37,7 @@ from archive.errors import NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.audit import Event, Trail
 from archive.services.inbox import settle
-from archive.services.indexing import enqueue, index_pending
+from archive.services.indexing import enqueue, index_pending, index_soon
 from archive.services.records import page_rows
 from archive.settings import ArchiveNumberSettings, Settings
 from ingest import IngestError, IngestSettings, extract_pages, inspect
@@ -300,19 +300,9 @@ def run_job(ctx: JobContext, job_id: str) -> None:
         with ctx.sessions.begin() as session:
             _give_up(session, job_id, f"internal error: {exc}")
         return
-    if record_id is not None:
-        _index_soon(ctx)
+    if record_id is not None:  # found when the job shows done
+        index_soon(ctx.sessions, ctx.search, holder=ctx.worker)
     _set(ctx.sessions, job_id, status="done", progress=1.0, error=None, lease_until=None)
-
-
-def _index_soon(ctx: JobContext) -> None:
-    """Index a finished job's record at once, so it is found when the job shows done. The
-    change is safe in the outbox already: if this fails (backend or database away), the
-    worker loop indexes it later, and the job is done all the same."""
-    try:
-        index_pending(ctx.sessions, ctx.search, holder=ctx.worker, batches=1)
-    except Exception:  # the outbox keeps the change; see above
-        log.warning("indexing after job deferred to the worker loop", exc_info=True)
 
 
 class Worker:
