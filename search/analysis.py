@@ -32,6 +32,7 @@ _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_CHAR = re.compile(f"[{_CJK}]")
 _TOKEN_CHARS = re.compile(rf"[{_CJK}]|[a-z0-9]+(?:[.\-][a-z0-9]+)*")
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 MAX_QUERY_LENGTH = 256

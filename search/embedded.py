@@ -1,9 +1,11 @@
 """EmbeddedSearch: the default backend, SQLite FTS5 in one local file.
 
 Catalogue fields are indexed as page 0 of their record; every page row carries the jieba
-word stream and the character stream of :mod:`search.analysis`, so the ``unicode61``
-tokenizer, told that "." and "-" belong to tokens, splits them exactly where
-Elasticsearch's ``whitespace`` analyzer does (a standalone 22 does not match 2022-10-22).
+word stream and the character stream of :mod:`search.analysis`, the latter stored as
+overlapping pairs (:func:`grams`), so the ``unicode61`` tokenizer, told that "." and "-"
+belong to tokens, splits them exactly where Elasticsearch's ``whitespace`` analyzer does
+(a standalone 22 does not match 2022-10-22), and a phrase is matched on pairs of
+characters: 用电 on its own is on every page, 用电 followed by 检 on few.
 Writes are single transactions, so a rebuild is invisible to readers until it commits.
 Pages past the result window are reached by keyset (the ``next`` cursor), so a deep page
 costs what the first one does.
@@ -21,7 +23,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from search.analysis import ParsedQuery, Term, chars, highlight_pages, parse_query, words
+from search.analysis import (
+    CJK_CHAR,
+    ParsedQuery,
+    Term,
+    chars,
+    highlight_pages,
+    parse_query,
+    words,
+)
 from search.base import (
     FACET_FIELDS,
     MAX_PAGE_SIZE,
@@ -41,7 +51,7 @@ log = logging.getLogger(__name__)
 
 # Bumped when the tables change; an index file of an older version is emptied and made
 # again (it is derived: ``archive reindex`` or the outbox fills it).
-_VERSION = 4
+_VERSION = 5
 # An FTS row's rowid is (record's doc number << _PAGE_BITS) | page number, so a match
 # yields its record from the rowid alone: FTS5 never reads its content table to answer
 # "which records", which made that step ten times slower.
@@ -60,7 +70,7 @@ CREATE TABLE IF NOT EXISTS pages (
     record_id TEXT, number INTEGER, text TEXT, PRIMARY KEY (record_id, number)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    words, chars, tokenize = "unicode61 remove_diacritics 0 tokenchars '.-'"
+    words, grams, tokenize = "unicode61 remove_diacritics 0 tokenchars '.-'"
 );
 """
 _COLUMNS = (
@@ -69,6 +79,9 @@ _COLUMNS = (
     "digest", "name_chars", "address_chars",
 )
 _TABLES = ("records", "pages", "fts")
+# what a search keeps of each record it finds: enough to order, page and count them
+# without going back to the records table (a lookup there per hit was most of the time)
+_HIT_COLUMNS = ("doc_date", "record_id", *FACET_FIELDS)
 
 
 def _spaced(text: str) -> str:
@@ -79,6 +92,28 @@ def _spaced(text: str) -> str:
 
 def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
+
+
+def grams(tokens: list[str] | tuple[str, ...]) -> list[str]:
+    """The char stream as it is indexed: a Chinese char followed by another is stored as
+    the pair (its position keeps one token per char), any other token as itself."""
+    return [token + following if CJK_CHAR.fullmatch(token) and CJK_CHAR.fullmatch(following)
+            else token
+            for token, following in zip(tokens, [*tokens[1:], ""], strict=True)]
+
+
+def _phrase(tokens: tuple[str, ...]) -> str:
+    """An exact char sequence as a phrase of :func:`grams`. Its last char, when a pair
+    before it holds it, is dropped; a last Chinese char standing alone (a one-char query,
+    or one after a number) is a prefix, for in the text it may begin a pair."""
+    pairs = grams(tokens)
+    last = tokens[-1]
+    if CJK_CHAR.fullmatch(last):
+        if len(tokens) > 1 and CJK_CHAR.fullmatch(tokens[-2]):
+            pairs = pairs[:-1]
+        else:
+            return f"grams : {_quote(' '.join(pairs))} *"
+    return f"grams : {_quote(' '.join(pairs))}"
 
 
 def _docs_matching(count: int) -> str:
@@ -95,12 +130,12 @@ def _scoring(parsed: ParsedQuery) -> str:
     the expression: the whole query as one phrase adds to the pages holding it as typed."""
     every = " AND ".join(f"({_term_expr(t)})" for t in parsed.terms)
     if parsed.proximity:
-        return f"({every}) OR chars : {_quote(' '.join(parsed.proximity))}"
+        return f"({every}) OR {_phrase(parsed.proximity)}"
     return every
 
 
 def _term_expr(term: Term) -> str:
-    phrase = "chars : " + _quote(" ".join(term.chars))
+    phrase = _phrase(term.chars)
     if term.phrase:
         return phrase
     return f"(words : {_quote(term.text)} OR {phrase})"
@@ -126,7 +161,8 @@ class EmbeddedSearch:
         self._db.execute(f"PRAGMA user_version = {_VERSION}")
         # per-connection scratch tables of one search (held under the lock)
         self._db.execute("PRAGMA temp_store = MEMORY")
-        self._db.execute("CREATE TEMP TABLE search_hits (doc INTEGER PRIMARY KEY)")
+        self._db.execute(f"CREATE TEMP TABLE search_hits (doc INTEGER PRIMARY KEY, "
+                         f"score REAL NOT NULL DEFAULT 0, {', '.join(_HIT_COLUMNS)})")
         self._db.execute("CREATE TEMP TABLE search_scores (doc INTEGER PRIMARY KEY, score REAL)")
 
     @contextmanager
@@ -156,8 +192,8 @@ class EmbeddedSearch:
         ).fetchone()[0]
         rows = [(0, catalogue_text(doc))] + [(n, text) for n, text in doc.pages]
         db.executemany(
-            "INSERT INTO fts (rowid, words, chars) VALUES (?, ?, ?)",
-            [((number << _PAGE_BITS) | n, " ".join(words(t)), " ".join(chars(t)))
+            "INSERT INTO fts (rowid, words, grams) VALUES (?, ?, ?)",
+            [((number << _PAGE_BITS) | n, " ".join(words(t)), " ".join(grams(chars(t))))
              for n, t in rows],
         )
         db.executemany(
@@ -269,51 +305,28 @@ class EmbeddedSearch:
         keys = ("score", "doc_date", "record_id") if relevance else ("doc_date", "record_id")
         after, after_params = (_after(decode_cursor(query.after, len(keys)), relevance)
                                if query.after else ("1", []))
-        # The records holding every term and passing the filters go to a temporary table
-        # keyed by doc (one MATCH per term, once per search); bm25 scores only their pages,
-        # into another; the page, totals and facets then join records and scores by
-        # primary key. Joining two unkeyed sets instead took seconds at 100,000 records.
-        # CROSS JOIN keeps the (small) hits table outside: the planner, knowing nothing of
-        # its size, scanned all records and probed it instead (40 ms at 100,000).
+        # With terms, the records found are collected into a temporary table keyed by doc,
+        # with their score and the columns that order and count them (see _collect);
+        # without, the filters alone select from the records. The page is chosen from
+        # those, then only its rows are read in full.
         if parsed.terms:
-            base = ("base AS (SELECT r.* FROM temp.search_hits h CROSS JOIN records r "
-                    "ON r.doc = h.doc)")
-            base_params: list[Any] = []
+            found, found_params = "temp.search_hits", []
         else:
-            base, base_params = f"base AS (SELECT r.* FROM records r WHERE {where})", params
-        if relevance:
-            ranked = (f"{base}, ranked AS (SELECT base.*, coalesce(s.score, 0.0) AS score "
-                      "FROM base LEFT JOIN temp.search_scores s ON s.doc = base.doc)")
-        else:
-            ranked = f"{base}, ranked AS (SELECT base.*, 0.0 AS score FROM base)"
+            found = (f"(SELECT doc, 0.0 AS score, {', '.join(_HIT_COLUMNS)} FROM records r "
+                     f"WHERE {where})")
+            found_params = params
         order = ", ".join(f"{key} DESC" if key != "record_id" else key for key in keys)
-        page = (f"WITH {ranked} SELECT * FROM ranked WHERE {after} "
-                f"ORDER BY {order} LIMIT ? OFFSET ?")
-        counted = (f"WITH {base} SELECT {', '.join(FACET_FIELDS)}, count(*) FROM base "
+        page = (f"WITH chosen AS (SELECT doc, score FROM {found} WHERE {after} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?) SELECT r.*, chosen.score AS score "
+                f"FROM chosen CROSS JOIN records r ON r.doc = chosen.doc ORDER BY {order}")
+        counted = (f"SELECT {', '.join(FACET_FIELDS)}, count(*) FROM {found} "
                    f"GROUP BY {', '.join(FACET_FIELDS)}")
         with self._lock:
             try:
-                if parsed.terms:
-                    self._db.execute("DELETE FROM temp.search_hits")
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO temp.search_hits (doc) "
-                        f"{_docs_matching(len(parsed.terms))}",
-                        [_term_expr(t) for t in parsed.terms])
-                    # only the records that pass the filters are scored
-                    self._db.execute(
-                        "DELETE FROM temp.search_hits WHERE NOT EXISTS (SELECT 1 FROM "
-                        f"records r WHERE r.doc = search_hits.doc AND {where})", params)
-                if relevance:
-                    self._db.execute("DELETE FROM temp.search_scores")
-                    self._db.execute(
-                        "INSERT INTO temp.search_scores (doc, score) WITH matched AS "
-                        f"MATERIALIZED (SELECT rowid >> {_PAGE_BITS} AS doc, "
-                        "bm25(fts, 1.0, 0.5) AS s FROM fts WHERE fts MATCH ? AND "
-                        f"rowid >> {_PAGE_BITS} IN (SELECT doc FROM temp.search_hits)) "
-                        "SELECT doc, -MIN(s) FROM matched GROUP BY doc", [_scoring(parsed)])
+                self._collect(parsed, where, params, relevance)
                 rows = self._db.execute(
-                    page, [*base_params, *after_params, size, offset]).fetchall()
-                groups = self._db.execute(counted, base_params).fetchall()
+                    page, [*found_params, *after_params, size, offset]).fetchall()
+                groups = self._db.execute(counted, found_params).fetchall()
                 pages = self._pages([row["record_id"] for row in rows])
             except sqlite3.OperationalError as exc:
                 raise InvalidQuery(f"cannot run query: {exc}") from exc
@@ -338,6 +351,47 @@ class EmbeddedSearch:
         following = (encode_cursor(rows[-1][key] for key in keys)
                      if len(rows) == size else None)
         return SearchResult(total=total, hits=hits, facets=facets, next=following)
+
+    def _collect(self, parsed: ParsedQuery, where: str, params: list[Any],
+                 relevance: bool) -> None:
+        """Fill ``temp.search_hits`` with the records holding every term that pass the
+        filters, and their scores when ranked by relevance.
+
+        One MATCH per term finds the records; bm25 then scores only their pages holding
+        every term. A query of one term, the common case, does both in one pass: its
+        matching pages are the scored ones. CROSS JOIN keeps the FTS matches outside
+        and probes records by key: the planner, knowing nothing of their number, would
+        scan all records instead.
+        """
+        if not parsed.terms:
+            return
+        db = self._db
+        columns = ", ".join(_HIT_COLUMNS)
+        picked = ", ".join(f"r.{name}" for name in _HIT_COLUMNS)
+        db.execute("DELETE FROM temp.search_hits")
+        if relevance and len(parsed.terms) == 1 and not parsed.proximity:
+            db.execute(
+                f"INSERT INTO temp.search_hits (doc, score, {columns}) SELECT r.doc, "
+                f"-bm25(fts, 1.0, 0.5), {picked} FROM fts CROSS JOIN records r "
+                f"ON r.doc = fts.rowid >> {_PAGE_BITS} WHERE fts MATCH ? AND {where} "
+                "ON CONFLICT (doc) DO UPDATE SET score = max(score, excluded.score)",
+                [_scoring(parsed), *params])
+            return
+        db.execute(
+            f"INSERT OR IGNORE INTO temp.search_hits (doc, {columns}) SELECT r.doc, {picked} "
+            f"FROM ({_docs_matching(len(parsed.terms))}) m CROSS JOIN records r "
+            f"ON r.doc = m.doc WHERE {where}",
+            [*(_term_expr(t) for t in parsed.terms), *params])
+        if relevance:
+            db.execute("DELETE FROM temp.search_scores")
+            db.execute(
+                "INSERT INTO temp.search_scores (doc, score) WITH matched AS MATERIALIZED "
+                f"(SELECT rowid >> {_PAGE_BITS} AS doc, bm25(fts, 1.0, 0.5) AS s FROM fts "
+                f"WHERE fts MATCH ? AND rowid >> {_PAGE_BITS} IN "
+                "(SELECT doc FROM temp.search_hits)) SELECT doc, -MIN(s) FROM matched "
+                "GROUP BY doc", [_scoring(parsed)])
+            db.execute("UPDATE temp.search_hits SET score = s.score FROM temp.search_scores s "
+                       "WHERE s.doc = search_hits.doc")
 
     def _pages(self, record_ids: list[str]) -> dict[str, list[tuple[int, str]]]:
         found: dict[str, list[tuple[int, str]]] = {}

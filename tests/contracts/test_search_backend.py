@@ -83,6 +83,19 @@ def test_quoted_phrase_is_exact(loaded: SearchBackend) -> None:
     assert ids(loaded, q='"中止供电并追补"') == ["r1"]
 
 
+def test_phrases_of_any_length_and_next_to_numbers(loaded: SearchBackend) -> None:
+    # one character, a lone character after or before a number, a phrase that ends
+    # on a number, and one that runs over punctuation (as Elasticsearch's phrase does)
+    assert ids(loaded, q='"窃"') == ["r1"]
+    assert ids(loaded, q='"签"') == ["r1"]  # the last char of its sentence
+    assert ids(loaded, q='"10kv电"') == ["r1"]
+    assert ids(loaded, q='"以10kv"') == ["r1"]
+    assert ids(loaded, q='"量8kva"') == ["r3"]
+    assert ids(loaded, q='"10kv压"') == []
+    assert ids(loaded, q='"常接"') == ["r2"]  # 动作正常，接地电阻
+    assert ids(loaded, q='"费本"') == []  # pages do not run into each other
+
+
 def test_full_width_and_case_are_normalised(loaded: SearchBackend) -> None:
     assert ids(loaded, q="ＮＯ．Ａ２３３１") == ["r4"]
     assert ids(loaded, q="no.a2331") == ["r4"]
