@@ -1,10 +1,18 @@
 """Object storage for originals and derived files.
 
-Public surface: :class:`ObjectStore` (the protocol), :class:`ObjectInfo`,
-:func:`make_store`, :class:`StorageSettings` and the errors in :mod:`storage.errors`.
+Public surface: :class:`ObjectStore` (the protocol), :class:`ObjectInfo`, :class:`LockState`,
+:class:`HashingReader`, :func:`make_store`, :class:`StorageSettings` and the errors in
+:mod:`storage.errors`.
 """
 
-from storage.base import ObjectInfo, ObjectStore, normalise_key, verify_object
+from storage.base import (
+    HashingReader,
+    LockState,
+    ObjectInfo,
+    ObjectStore,
+    normalise_key,
+    verify_object,
+)
 from storage.errors import (
     ChecksumMismatch,
     InvalidKey,
@@ -18,7 +26,9 @@ from storage.settings import StorageSettings
 
 __all__ = [
     "ChecksumMismatch",
+    "HashingReader",
     "InvalidKey",
+    "LockState",
     "ObjectInfo",
     "ObjectLocked",
     "ObjectNotFound",

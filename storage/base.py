@@ -1,6 +1,7 @@
 """The ObjectStore protocol and the logic every backend shares.
 
-Public surface: :class:`ObjectStore`, :class:`ObjectInfo`, :func:`normalise_key`,
+Public surface: :class:`ObjectStore`, :class:`ObjectInfo`, :class:`LockState`,
+:func:`normalise_key`,
 :class:`HashingReader`, :func:`verify_object`, ``CHUNK_SIZE``.
 """
 
@@ -28,6 +29,14 @@ class ObjectInfo:
     content_type: str = "application/octet-stream"
 
 
+@dataclass(frozen=True)
+class LockState:
+    """What keeps an object from being deleted: a retention date, a legal hold, both."""
+
+    retain_until: datetime | None = None
+    legal_hold: bool = False
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """A flat store of immutable byte objects addressed by slash-separated keys.
@@ -44,10 +53,16 @@ class ObjectStore(Protocol):
     - ``get`` MUST return a readable binary stream that the caller closes; a missing key
       MUST raise :class:`ObjectNotFound`.
     - ``stat`` returns size and sha256 as recorded by ``put``; missing → ObjectNotFound.
-    - ``delete`` of a missing key MUST raise ObjectNotFound; a locked object MUST raise
-      :class:`ObjectLocked`.
+    - ``delete`` of a missing key MUST raise ObjectNotFound. It removes every trace of the
+      bytes (on a versioned bucket, every version). An object under a legal hold, or under
+      retention, MUST raise :class:`ObjectLocked`; ``governance_bypass`` lets the
+      application remove an object under retention (governance mode) once its own rules
+      allowed it, never one under a legal hold.
     - ``keys(prefix)`` lists the keys under a prefix (``"a/"``) in lexical order.
-    - ``set_retention`` SHOULD make the object undeletable until ``until`` (WORM).
+    - ``set_retention`` makes the object undeletable until ``until`` (WORM, governance
+      mode: only a bypassing delete removes it earlier); it may extend, not shorten.
+      ``set_legal_hold`` makes it undeletable until the hold is lifted; ``locks`` says
+      which of the two hold it.
     - Backend outages MUST surface as :class:`StorageUnavailable`.
     """
 
@@ -66,11 +81,15 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str, *, governance_bypass: bool = False) -> None: ...
 
     def keys(self, prefix: str) -> Iterator[str]: ...
 
     def set_retention(self, key: str, until: datetime) -> None: ...
+
+    def set_legal_hold(self, key: str, on: bool) -> None: ...
+
+    def locks(self, key: str) -> LockState: ...
 
     def ping(self) -> None: ...
 

@@ -1,7 +1,7 @@
 """FilesystemStore: the embedded default, objects as files under one root folder.
 
 Each object is ``<root>/data/<key>`` with a JSON sidecar ``<root>/meta/<key>.json``
-holding its size, sha256, content type and retention date. Writes go to
+holding its size, sha256, content type, retention date and legal hold. Writes go to
 ``<root>/tmp`` first and are renamed into place, so a crash never leaves a partial object.
 """
 
@@ -22,6 +22,7 @@ from typing import BinaryIO
 from storage.base import (
     CHUNK_SIZE,
     HashingReader,
+    LockState,
     ObjectInfo,
     check_digest,
     normalise_key,
@@ -57,8 +58,8 @@ class FilesystemStore:
         content_type: str = "application/octet-stream",
     ) -> ObjectInfo:
         data_path, meta_path = self._paths(key)
-        if meta_path.exists() and self._retained(meta_path):
-            raise ObjectLocked(f"{key} is under retention")
+        if meta_path.exists() and self._locked(meta_path):
+            raise ObjectLocked(f"{key} is under retention or a legal hold")
         reader = HashingReader(stream)
         tmp = self.root / "tmp" / uuid.uuid4().hex
         try:
@@ -71,7 +72,7 @@ class FilesystemStore:
             info = ObjectInfo(key, reader.size, reader.hexdigest, content_type)
             data_path.parent.mkdir(parents=True, exist_ok=True)
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_meta(meta_path, info, retain_until=None)
+            self._write_meta(meta_path, info, LockState())
             if data_path.exists():
                 data_path.chmod(0o644)
             os.replace(tmp, data_path)
@@ -102,12 +103,16 @@ class FilesystemStore:
         data_path, meta_path = self._paths(key)
         return data_path.exists() and meta_path.exists()
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, governance_bypass: bool = False) -> None:
         data_path, meta_path = self._paths(key)
         if not data_path.exists():
             raise ObjectNotFound(key)
-        if meta_path.exists() and self._retained(meta_path):
-            raise ObjectLocked(f"{key} is under retention")
+        if meta_path.exists():
+            locks = self._read_locks(meta_path)
+            if locks.legal_hold:
+                raise ObjectLocked(f"{key} is under a legal hold")
+            if _retained(locks) and not governance_bypass:
+                raise ObjectLocked(f"{key} is under retention until {locks.retain_until}")
         data_path.chmod(stat_module.S_IWUSR | stat_module.S_IRUSR)
         data_path.unlink()
         meta_path.unlink(missing_ok=True)
@@ -124,7 +129,21 @@ class FilesystemStore:
     def set_retention(self, key: str, until: datetime) -> None:
         _data_path, meta_path = self._paths(key)
         info = self.stat(key)
-        self._write_meta(meta_path, info, retain_until=until)
+        locks = self._read_locks(meta_path)
+        if locks.retain_until and until < locks.retain_until:
+            raise ObjectLocked(f"{key}: retention may be extended, not shortened")
+        self._write_meta(meta_path, info, LockState(until, locks.legal_hold))
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        _data_path, meta_path = self._paths(key)
+        info = self.stat(key)
+        locks = self._read_locks(meta_path)
+        self._write_meta(meta_path, info, LockState(locks.retain_until, on))
+
+    def locks(self, key: str) -> LockState:
+        _data_path, meta_path = self._paths(key)
+        self.stat(key)
+        return self._read_locks(meta_path)
 
     def ping(self) -> None:
         if not os.access(self.root / "data", os.W_OK):
@@ -134,12 +153,13 @@ class FilesystemStore:
             raise StorageUnavailable(f"{self.root} is full")
 
     @staticmethod
-    def _write_meta(path: Path, info: ObjectInfo, *, retain_until: datetime | None) -> None:
+    def _write_meta(path: Path, info: ObjectInfo, locks: LockState) -> None:
         body = {
             "size": info.size,
             "sha256": info.sha256,
             "content_type": info.content_type,
-            "retain_until": retain_until.isoformat() if retain_until else None,
+            "retain_until": locks.retain_until.isoformat() if locks.retain_until else None,
+            "legal_hold": locks.legal_hold,
         }
         fd, tmp = tempfile.mkstemp(dir=path.parent)
         try:
@@ -152,6 +172,16 @@ class FilesystemStore:
             raise
 
     @staticmethod
-    def _retained(meta_path: Path) -> bool:
-        until = json.loads(meta_path.read_text()).get("retain_until")
-        return bool(until) and datetime.fromisoformat(until) > datetime.now(UTC)
+    def _read_locks(meta_path: Path) -> LockState:
+        meta = json.loads(meta_path.read_text())
+        until = meta.get("retain_until")
+        return LockState(datetime.fromisoformat(until) if until else None,
+                         bool(meta.get("legal_hold")))
+
+    def _locked(self, meta_path: Path) -> bool:
+        locks = self._read_locks(meta_path)
+        return locks.legal_hold or _retained(locks)
+
+
+def _retained(locks: LockState) -> bool:
+    return locks.retain_until is not None and locks.retain_until > datetime.now(UTC)

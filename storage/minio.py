@@ -2,6 +2,12 @@
 
 Only plain S3 calls are used, so the store also works against other S3-compatible
 services. The sha256 of every object is kept as user metadata (``x-amz-meta-sha256``).
+
+With ``object_lock`` the bucket is made with S3 Object Lock (WORM), which also versions
+it: a plain DELETE would only hide an object behind a delete marker, so ``delete`` removes
+every version of the key, and the storage refuses it for a version under retention or a
+legal hold. The application's own deletes of objects under retention send the governance
+bypass header; its credentials need ``s3:BypassGovernanceRetention`` for that.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ from typing import BinaryIO
 import urllib3
 from minio import Minio
 from minio.commonconfig import GOVERNANCE, REPLACE, CopySource
+from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.retention import Retention
 
 from storage.base import (
     HashingReader,
+    LockState,
     ObjectInfo,
     check_digest,
     normalise_key,
@@ -35,6 +43,13 @@ from storage.settings import MinioSettings
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}
 _LOCKED = {"AccessDenied", "ObjectLocked", "InvalidRequest"}
+_LOCK_WORDS = ("retention", "worm", "legal hold", "locked")
+_NO_LOCK = {"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
+            "InvalidRequest", "MethodNotAllowed"}
+
+
+def _is_locked(code: str | None, message: str | None) -> bool:
+    return code in _LOCKED and any(word in (message or "").lower() for word in _LOCK_WORDS)
 
 
 @contextlib.contextmanager
@@ -45,7 +60,7 @@ def _translate(key: str) -> Iterator[None]:
     except S3Error as exc:
         if exc.code in _NOT_FOUND:
             raise ObjectNotFound(key) from exc
-        if exc.code in _LOCKED and "retention" in (exc.message or "").lower():
+        if _is_locked(exc.code, exc.message):
             raise ObjectLocked(f"{key}: {exc.message}") from exc
         raise StorageError(f"{key}: {exc.code} {exc.message}") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -116,7 +131,7 @@ class MinioStore:
         if sha256 is not None:
             sha256 = sha256.lower()
             with _translate(key):
-                self.client.put_object(
+                written = self.client.put_object(
                     self.bucket, key, reader, length=-1, part_size=self.settings.part_size,
                     content_type=content_type, metadata={"sha256": sha256},
                 )
@@ -124,14 +139,14 @@ class MinioStore:
                 check_digest(key, sha256, reader.hexdigest)
             except Exception:
                 with _translate(key):
-                    self.client.remove_object(self.bucket, key)
+                    self.client.remove_object(self.bucket, key, version_id=written.version_id)
                 raise
             return ObjectInfo(key, reader.size, sha256, content_type)
         # Unknown digest: stage under a private key, then publish with the digest attached,
         # so no reader ever sees the object without its checksum.
         staging = f".staging/{uuid.uuid4().hex}"
         with _translate(key):
-            self.client.put_object(
+            staged = self.client.put_object(
                 self.bucket, staging, reader, length=-1, part_size=self.settings.part_size,
                 content_type=content_type,
             )
@@ -142,7 +157,7 @@ class MinioStore:
                     metadata_directive=REPLACE,
                 )
             finally:
-                self.client.remove_object(self.bucket, staging)
+                self.client.remove_object(self.bucket, staging, version_id=staged.version_id)
         return ObjectInfo(key, reader.size, reader.hexdigest, content_type)
 
     def get(self, key: str) -> BinaryIO:
@@ -171,10 +186,18 @@ class MinioStore:
             return False
         return True
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, governance_bypass: bool = False) -> None:
         self.stat(key)  # raises ObjectNotFound
         with _translate(key):
-            self.client.remove_object(self.bucket, key)
+            versions = [DeleteObject(key, obj.version_id) for obj in self.client.list_objects(
+                self.bucket, prefix=key, include_version=True) if obj.object_name == key]
+            errors = list(self.client.remove_objects(
+                self.bucket, versions, bypass_governance_mode=governance_bypass))
+        if errors:
+            first = errors[0]
+            if _is_locked(first.code, first.message):
+                raise ObjectLocked(f"{key}: {first.message}")
+            raise StorageError(f"{key}: {first.code} {first.message}")
 
     def keys(self, prefix: str) -> Iterator[str]:
         prefix = normalise_prefix(prefix)
@@ -189,6 +212,28 @@ class MinioStore:
         key = normalise_key(key)
         with _translate(key):
             self.client.set_object_retention(self.bucket, key, Retention(GOVERNANCE, until))
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        key = normalise_key(key)
+        with _translate(key):
+            if on:
+                self.client.enable_object_legal_hold(self.bucket, key)
+            else:
+                self.client.disable_object_legal_hold(self.bucket, key)
+
+    def locks(self, key: str) -> LockState:
+        self.stat(key)  # raises ObjectNotFound
+        if not self.settings.object_lock:
+            return LockState()
+        with _translate(key):
+            try:
+                retention = self.client.get_object_retention(self.bucket, key)
+            except S3Error as exc:
+                if exc.code not in _NO_LOCK:
+                    raise
+                retention = None
+            hold = self.client.is_object_legal_hold_enabled(self.bucket, key)
+        return LockState(retention.retain_until_date if retention else None, hold)
 
     def ping(self) -> None:
         with _translate(self.bucket):

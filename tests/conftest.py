@@ -35,13 +35,10 @@ def store(request: pytest.FixtureRequest, tmp_path):
 
     config = services.minio_config()
     bucket = f"test-{uuid.uuid4().hex[:12]}"
-    minio_store = MinioStore(MinioSettings(bucket=bucket, **config))
+    # as in production: a WORM bucket (S3 Object Lock, hence versioned)
+    minio_store = MinioStore(MinioSettings(bucket=bucket, object_lock=True, **config))
     yield minio_store
-    client = minio_store.client
-    if client.bucket_exists(bucket):
-        for obj in client.list_objects(bucket, recursive=True, include_version=True):
-            client.remove_object(bucket, obj.object_name, version_id=obj.version_id)
-        client.remove_bucket(bucket)
+    services.empty_bucket(minio_store.client, bucket)
 
 
 @pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.integration)])

@@ -46,3 +46,27 @@ def pg_url() -> str:
 def require_tesseract() -> None:
     if shutil.which("tesseract") is None:
         _missing("tesseract")
+
+
+def empty_bucket(client, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    """Remove a test bucket with every version in it, locked ones included (legal holds
+    lifted, governance retention bypassed: the test credentials are MinIO's root)."""
+    from minio.deleteobjects import DeleteObject
+    from minio.error import S3Error
+
+    if not client.bucket_exists(bucket):
+        return
+    versions = list(client.list_objects(bucket, recursive=True, include_version=True))
+    for obj in versions:
+        if obj.is_delete_marker:
+            continue
+        try:
+            if client.is_object_legal_hold_enabled(bucket, obj.object_name, obj.version_id):
+                client.disable_object_legal_hold(bucket, obj.object_name, obj.version_id)
+        except S3Error:  # a bucket without object lock
+            pass
+    errors = list(client.remove_objects(
+        bucket, [DeleteObject(obj.object_name, obj.version_id) for obj in versions],
+        bypass_governance_mode=True))
+    assert not errors, errors
+    client.remove_bucket(bucket)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import tracemalloc
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from storage import (
     ChecksumMismatch,
     InvalidKey,
+    ObjectLocked,
     ObjectNotFound,
     ObjectStore,
     verify_object,
@@ -80,6 +82,38 @@ def test_exists_and_delete(store: ObjectStore) -> None:
         store.stat("x/y")
     with pytest.raises(ObjectNotFound):
         store.delete("x/y")
+
+
+def test_retention_refuses_delete_unless_the_application_bypasses_it(
+        store: ObjectStore) -> None:
+    store.put("originals/a", io.BytesIO(b"signed contract"))
+    assert store.locks("originals/a").retain_until is None
+    until = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    store.set_retention("originals/a", until)
+    assert abs(store.locks("originals/a").retain_until - until) < timedelta(seconds=1)
+    with pytest.raises(ObjectLocked):
+        store.delete("originals/a")
+    assert store.exists("originals/a")
+    store.set_retention("originals/a", until + timedelta(days=1))  # extending is allowed
+    store.delete("originals/a", governance_bypass=True)
+    assert not store.exists("originals/a")
+    with pytest.raises(ObjectNotFound):
+        store.get("originals/a")
+
+
+def test_a_legal_hold_refuses_every_delete_until_lifted(store: ObjectStore) -> None:
+    store.put("originals/p", io.BytesIO(b"permanent record"))
+    store.set_legal_hold("originals/p", True)
+    assert store.locks("originals/p").legal_hold
+    for bypass in (False, True):
+        with pytest.raises(ObjectLocked):
+            store.delete("originals/p", governance_bypass=bypass)
+    with store.get("originals/p") as stream:
+        assert stream.read() == b"permanent record"
+    store.set_legal_hold("originals/p", False)
+    assert not store.locks("originals/p").legal_hold
+    store.delete("originals/p")
+    assert not store.exists("originals/p")
 
 
 def test_missing_object(store: ObjectStore) -> None:
