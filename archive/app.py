@@ -26,13 +26,16 @@ from archive.routes import (
     auth,
     borrowing,
     customers,
+    disposition,
     dossiers,
     health,
     inbox,
     jobs,
     policies,
     records,
+    retention,
     search,
+    transfers,
 )
 from archive.services.audit import Anchorer, Event, Trail
 from archive.services.jobs import JobContext, start_workers
@@ -150,9 +153,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    for module in (auth, customers, dossiers, records, inbox, jobs, search, borrowing, audit,
-                   accounts, policies, health):
+    for module in (auth, customers, dossiers, records, inbox, jobs, search, borrowing,
+                   retention, disposition, transfers, audit, accounts, policies, health):
         app.include_router(module.router, prefix=API)
+    app.include_router(borrowing.reminders_router, prefix=API)
     _register_errors(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
     return app

@@ -1,5 +1,5 @@
 """The ``archive`` command: serve, worker, migrate, units, users, demo, import, reindex,
-verify."""
+verify, transfer check."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ units_app = typer.Typer(help="Organisational units (单位).", no_args_is_help=T
 users_app = typer.Typer(help="User accounts (用户).", no_args_is_help=True)
 app.add_typer(units_app, name="units")
 app.add_typer(users_app, name="users")
+transfer_app = typer.Typer(help="Transfers (移交) between archives.", no_args_is_help=True)
+app.add_typer(transfer_app, name="transfer")
 console = Console(stderr=True)
 
 
@@ -229,7 +231,8 @@ def verify() -> None:
     store = make_store(get_settings().storage)
     bad = 0
     with _sessions()() as session:
-        rows = session.execute(select(Record.id, Record.original_key, Record.sha256)).all()
+        rows = session.execute(select(Record.id, Record.original_key, Record.sha256)
+                               .where(Record.destroyed_at.is_(None))).all()
     with Progress(console=console) as progress:
         task = progress.add_task("核验 verifying originals", total=len(rows))
         for record_id, key, sha256 in rows:
@@ -257,3 +260,20 @@ def verify() -> None:
                           f"{chain.problem}")
     if bad or not chain.ok:
         raise typer.Exit(1)
+
+
+@transfer_app.command("check")
+def transfer_check(
+    package: Annotated[Path, typer.Argument(help="the received package: its zip or the "
+                                                 "unpacked bag folder")],
+) -> None:
+    """Validate a received transfer package (BagIt, sha256 manifest), as the receiving
+    archive does before it signs for it. Exits 1 when it is not intact."""
+    from archive.services.transfer import check_package
+
+    if not package.exists():
+        raise _fail(f"{package} does not exist")
+    result = check_package(package)
+    if not result.valid:
+        raise _fail(f"移交包校验失败 package not intact: {result.detail}")
+    console.print(f"移交包完整 package intact: {result.detail}")

@@ -62,6 +62,13 @@ class Conflict(ArchiveError):
     code = "conflict"
 
 
+class Gone(ArchiveError):
+    """The object existed and was destroyed under the retention rules (销毁)."""
+
+    status = 410
+    code = "destroyed"
+
+
 class DuplicateRecord(Conflict):
     code = "duplicate_record"
 

@@ -101,6 +101,8 @@ class RecordPublic(BaseModel):
     media_type: str
     original_filename: str
     created_at: datetime
+    retain_until: date | None = Field(None, description="到期日; none while permanent (永久)")
+    destroyed_at: datetime | None = None
 
 
 class PageText(BaseModel):

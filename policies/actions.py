@@ -32,6 +32,17 @@ class Action(StrEnum):
     SEARCH = "search"
     BORROW_REQUEST = "borrow:request"  # ask to borrow; see and return one's own loans
     BORROW_DECIDE = "borrow:decide"  # approve or reject others' requests, end their loans
+    BORROW_STATS = "borrow:stats"  # 利用统计
+    RECORD_DELETE = "record:delete"  # ask for a record's destruction (past its retention)
+    RETENTION_READ = "retention:read"  # the retention schedule 保管期限表
+    RETENTION_EDIT = "retention:edit"
+    DISPOSITION_READ = "disposition:read"  # appraisal queue, proposals, 销毁清册
+    DISPOSITION_PROPOSE = "disposition:propose"  # retain (extend) or destroy
+    DISPOSITION_APPROVE = "disposition:approve"  # the second person of a destruction
+    HOLD_PLACE = "hold:place"  # legal hold on a record, dossier or customer
+    HOLD_RELEASE = "hold:release"
+    TRANSFER_CREATE = "transfer:create"  # 移交: export a package, record its handover
+    TRANSFER_READ = "transfer:read"
     AUDIT_READ = "audit:read"  # events, exports and chain verification
     ACCOUNT_CREATE = "account:create"
     ACCOUNT_DISABLE = "account:disable"

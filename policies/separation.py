@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from policies.actions import Role
 
 CONTENT = ("customer:read", "dossier:read", "record:read", "record:content", "search",
-           "borrow:request", "borrow:decide")
+           "borrow:request", "borrow:decide", "record:delete", "disposition:read",
+           "disposition:propose", "disposition:approve", "hold:place", "hold:release",
+           "transfer:create", "transfer:read")
 AUDIT = ("audit:read",)
 GRANTING = ("role:assign", "policy:edit")
 ACCOUNTS = ("account:create", "account:disable")

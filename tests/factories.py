@@ -66,7 +66,8 @@ def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Set
     with postgres_database() as url:
         values.update(
             database_url=url,
-            storage={"backend": "minio", "minio": {**minio, "bucket": f"t-{suffix}"}},
+            storage={"backend": "minio", "minio": {**minio, "bucket": f"t-{suffix}",
+                                                   "object_lock": True}},
             search={"backend": "elasticsearch",
                     "elasticsearch": {"url": es, "alias": f"t-{suffix}"}},
         )
@@ -86,12 +87,9 @@ def _drop_services_state(settings: Settings) -> None:
     es.indices.delete(index=f"{settings.search.elasticsearch.alias}-*", ignore_unavailable=True)
     es.close()
     m = settings.storage.minio
-    client = Minio(m.endpoint, access_key=m.access_key,
-                   secret_key=m.secret_key.get_secret_value(), secure=False)
-    if client.bucket_exists(m.bucket):
-        for obj in client.list_objects(m.bucket, recursive=True, include_version=True):
-            client.remove_object(m.bucket, obj.object_name, version_id=obj.version_id)
-        client.remove_bucket(m.bucket)
+    services.empty_bucket(Minio(m.endpoint, access_key=m.access_key,
+                                secret_key=m.secret_key.get_secret_value(), secure=False),
+                          m.bucket)
 
 
 def bootstrap(settings: Settings) -> None:

@@ -2,7 +2,9 @@
 
 Tables: units (the unit tree), users, customers (客户), dossiers (案卷, with the 档号),
 records (文件), pages (text per page), jobs (background ingest work), counters (for 档号
-item numbers), borrow requests (借阅), the audit chain and the Casbin policy rows.
+item numbers), borrow requests (借阅) and reminders (催还), the retention schedule (保管期限表),
+legal holds, disposition proposals and the destruction register (销毁清册), transfers (移交),
+the audit chain and the Casbin policy rows.
 """
 
 from __future__ import annotations
@@ -108,6 +110,10 @@ class Dossier(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     security_level: Mapped[str] = mapped_column(String(8), default="内部")
     location: Mapped[str] = mapped_column(String(200), default="")
+    # where the paper original is kept: 库房 / 架 / 盒
+    room: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    shelf: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    box: Mapped[str] = mapped_column(String(32), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer: Mapped[Customer] = relationship(lazy="joined")
@@ -141,6 +147,10 @@ class Record(Base):
     original_filename: Mapped[str] = mapped_column(String(255), default="")
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 到期日: 1 January of the year after the document date plus the retention period;
+    # None while permanent (永久). Appraisal may move it later, never earlier.
+    retain_until: Mapped[date | None] = mapped_column(Date, index=True)
+    destroyed_at: Mapped[datetime | None] = mapped_column()
 
     dossier: Mapped[Dossier] = relationship(back_populates="records", lazy="joined")
     pages: Mapped[list[Page]] = relationship(order_by="Page.number", cascade="all, delete-orphan")
@@ -301,8 +311,15 @@ class BorrowRequest(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column()
     decision_note: Mapped[str] = mapped_column(Text, default="")
-    ends_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()  # the loan's end; for paper, due back
     returned_at: Mapped[datetime | None] = mapped_column()
+    # what for, in the fixed vocabulary of the usage statistics (利用目的)
+    purpose_kind: Mapped[str] = mapped_column(String(16), default="其他", server_default="其他")
+    renewals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # paper originals: handed out (出库) from where, by whom; put back (归还) to where
+    checked_out_at: Mapped[datetime | None] = mapped_column()
+    checked_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    location: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
@@ -340,3 +357,117 @@ class InboxItem(Base):
     record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
 
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class Reminder(Base):
+    """An in-app notice to a user: a loan falling due or overdue (催还), sent by an
+    archivist or by the daily sweep; read when the user marks it so."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    borrow_request_id: Mapped[str | None] = mapped_column(ForeignKey("borrow_requests.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # due_soon | overdue
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+
+
+class RetentionSchedule(Base):
+    """保管期限表: how long each record type is kept (Y 永久, D30, D10), and why."""
+
+    __tablename__ = "retention_schedules"
+
+    doc_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(4))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LegalHold(Base):
+    """A legal hold (诉讼保全/冻结) on a record, a dossier or a customer: while it is not
+    released, nothing under it is destroyed or deleted."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    scope: Mapped[str] = mapped_column(String(16))  # record | dossier | customer
+    target: Mapped[str] = mapped_column(String(32), index=True)  # id, or the 户号
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None] = mapped_column()
+
+
+class DispositionProposal(Base):
+    """鉴定意见: an archivist's proposal for a record past its retention: retain (extend by
+    some years, applied at once) or destroy (carried out when a second archivist approves)."""
+
+    __tablename__ = "disposition_proposals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    action: Mapped[str] = mapped_column(String(8))  # retain | destroy
+    years: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    # pending → approved (destroyed) | rejected; a retain proposal is applied at once
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+    record: Mapped[Record] = relationship(lazy="joined")
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+
+
+class DestructionEntry(Base):
+    """销毁清册: one destroyed record, with its catalogue fields and its original's hash."""
+
+    __tablename__ = "destruction_register"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(32), index=True)
+    proposal_id: Mapped[str] = mapped_column(String(32))
+    archive_number: Mapped[str] = mapped_column(String(64))
+    customer_account: Mapped[str] = mapped_column(String(32))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    doc_type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(500))
+    doc_date: Mapped[date | None] = mapped_column(Date)
+    security_level: Mapped[str] = mapped_column(String(8))
+    retention_period: Mapped[str] = mapped_column(String(8))
+    retain_until: Mapped[date | None] = mapped_column(Date)
+    page_count: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    destroyed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    unit_path: Mapped[str] = mapped_column(String(1000))
+
+
+class Transfer(Base):
+    """移交: a package of records exported for another archive, and its handover."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sender: Mapped[str] = mapped_column(String(64))
+    receiver: Mapped[str] = mapped_column(String(200))
+    unit_path: Mapped[str] = mapped_column(String(1000))
+    items: Mapped[str] = mapped_column(Text)  # JSON list of record ids
+    package_key: Mapped[str] = mapped_column(String(200))
+    package_sha256: Mapped[str] = mapped_column(String(64))
+    package_size: Mapped[int] = mapped_column(BigInteger)
+    # exported → accepted | refused (the receiver's integrity check)
+    status: Mapped[str] = mapped_column(String(16), default="exported")
+    check_result: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime | None] = mapped_column()

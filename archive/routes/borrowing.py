@@ -1,26 +1,37 @@
-"""``/api/v1/borrow-requests``: 借阅 — request, approve or reject, return."""
+"""``/api/v1/borrow-requests``: 借阅 — request, approve or reject, check out the paper
+original, renew, return; the overdue list (催还) and usage statistics (利用统计).
+``/api/v1/reminders``: the caller's in-app reminders."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from archive.clock import Clock
+from archive.clock import Clock, as_utc
 from archive.db.models import BorrowRequest
 from archive.deps import ClockDep, CurrentUser, SessionDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event, Trail
 from archive.services.borrowing import (
     MAX_DAYS,
+    MAX_RENEWALS,
+    PURPOSES,
+    checkout,
     decide_request,
     list_requests,
+    overdue_loans,
+    read_reminder,
+    remind,
+    reminders_for,
+    renew,
     request_borrow,
     request_state,
     return_loan,
+    usage_statistics,
 )
 from policies import Action
 
@@ -33,6 +44,12 @@ class BorrowCreate(BaseModel):
     purpose: str = Field(description="借阅目的, e.g. 核对用电地址")
     days: int = Field(7, description=f"loan period in days, 1–{MAX_DAYS}")
     kind: Literal["electronic", "physical"] = "electronic"
+    purpose_kind: str = Field("其他", description=f"利用目的: {'、'.join(PURPOSES)}")
+
+
+class Renewal(BaseModel):
+    days: int = Field(7, description=f"days to add, 1–{MAX_DAYS}; at most {MAX_RENEWALS} "
+                                     "renewals")
 
 
 class Decision(BaseModel):
@@ -48,13 +65,19 @@ class BorrowPublic(BaseModel):
     kind: str
     purpose: str
     days: int
-    status: str = Field(description="pending|approved|rejected|returned|expired")
+    purpose_kind: str
+    status: str = Field(description="pending|approved|rejected|returned|expired; paper: "
+                                    "checked_out|overdue")
     created_at: datetime
     decided_by: str | None
     decided_at: datetime | None
     decision_note: str
-    ends_at: datetime | None
+    ends_at: datetime | None = Field(description="end of the loan; for paper, due back")
     returned_at: datetime | None
+    renewals: int
+    checked_out_at: datetime | None
+    location: str = Field(description="where the paper original was taken from")
+    days_overdue: int = 0
 
 
 def borrow_public(request: BorrowRequest, now: datetime) -> BorrowPublic:
@@ -66,12 +89,17 @@ def borrow_public(request: BorrowRequest, now: datetime) -> BorrowPublic:
         decided_by=request.decided_by.username if request.decided_by else None,
         decided_at=request.decided_at, decision_note=request.decision_note,
         ends_at=request.ends_at, returned_at=request.returned_at,
+        purpose_kind=request.purpose_kind, renewals=request.renewals,
+        checked_out_at=request.checked_out_at, location=request.location,
+        days_overdue=(now - as_utc(request.ends_at)).days
+        if request_state(request, now) == "overdue" and request.ends_at else 0,
     )
 
 
 def _details(request: BorrowRequest) -> dict:
     return {"record_id": request.record_id, "dossier_id": request.dossier_id,
-            "kind": request.kind, "days": request.days, "requester": request.requester.username}
+            "kind": request.kind, "days": request.days, "requester": request.requester.username,
+            "purpose_kind": request.purpose_kind}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BorrowPublic)
@@ -143,3 +171,102 @@ def give_back(
                                 details=_details(request)))
     session.commit()
     return borrow_public(request, clock.now())
+
+
+@router.get("/overdue", response_model=list[BorrowPublic])
+def overdue(
+    session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
+) -> list[BorrowPublic]:
+    """催还: paper originals of the caller's units still out past their due date."""
+    now = clock.now()
+    loans = overdue_loans(session, actor=actor, now=now)
+    trail.record(session, Event("borrow:overdue", "borrow", "", details={"count": len(loans)}))
+    session.commit()
+    return [borrow_public(r, now) for r in loans]
+
+
+@router.get("/stats")
+def stats(
+    session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.BORROW_STATS))],
+    date_from: date | None = None, date_to: date | None = None,
+) -> dict:
+    """利用统计 of the caller's units: requests by unit, month, record type, purpose, kind
+    and state; paper loans and their overdue rate."""
+    figures = usage_statistics(session, actor=actor, date_from=date_from, date_to=date_to,
+                               now=clock.now())
+    trail.record(session, Event("borrow:stats", "borrow", "", details={
+        "date_from": date_from, "date_to": date_to, "total": figures["total"]}))
+    session.commit()
+    return figures
+
+
+@router.post("/{request_id}/checkout", response_model=BorrowPublic)
+def check_out(
+    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
+) -> BorrowPublic:
+    """出库: hand the paper original of an approved physical request to its borrower."""
+    request = checkout(session, actor=actor, request_id=request_id, now=clock.now())
+    trail.record(session, Event("borrow:checkout", "borrow", request_id, details={
+        **_details(request), "location": request.location, "due": request.ends_at}))
+    session.commit()
+    return borrow_public(request, clock.now())
+
+
+@router.post("/{request_id}/renew", response_model=BorrowPublic)
+def renewal(
+    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
+    body: Annotated[Renewal | None, Body()] = None,
+) -> BorrowPublic:
+    """续借: the borrower before the due date, or an archivist of the unit."""
+    days = body.days if body else 7
+    request = renew(session, actor=actor, request_id=request_id, days=days, now=clock.now())
+    trail.record(session, Event("borrow:renew", "borrow", request_id, details={
+        **_details(request), "added_days": days, "ends_at": request.ends_at,
+        "renewals": request.renewals}))
+    session.commit()
+    return borrow_public(request, clock.now())
+
+
+@router.post("/{request_id}/remind", status_code=status.HTTP_201_CREATED)
+def send_reminder(
+    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
+) -> dict:
+    """催还: an in-app reminder to the borrower."""
+    reminder = remind(session, actor=actor, request_id=request_id, now=clock.now())
+    trail.record(session, Event("borrow:remind", "borrow", request_id,
+                                details={"kind": reminder.kind}))
+    session.commit()
+    return {"id": reminder.id, "kind": reminder.kind, "message": reminder.message}
+
+
+reminders_router = APIRouter(prefix="/reminders", tags=["borrowing"])
+
+
+class NoticePublic(BaseModel):
+    id: str | None = Field(description="set for a stored reminder, which can be marked read")
+    kind: str = Field(description="due_soon | overdue | to_decide | overdue_list")
+    message: str
+    borrow_request_id: str | None
+    created_at: datetime | None
+
+
+@reminders_router.get("", response_model=list[NoticePublic])
+def my_reminders(session: SessionDep, clock: ClockDep, actor: CurrentUser
+                 ) -> list[NoticePublic]:
+    """The caller's reminders: unread 催还 notices, loans due within three days or
+    overdue, and for archivists the requests waiting and the originals overdue."""
+    return [NoticePublic(id=n.id, kind=n.kind, message=n.message,
+                         borrow_request_id=n.borrow_request_id, created_at=n.created_at)
+            for n in reminders_for(session, actor=actor, now=clock.now())]
+
+
+@reminders_router.post("/{reminder_id}/read", status_code=status.HTTP_204_NO_CONTENT)
+def mark_read(reminder_id: str, session: SessionDep, clock: ClockDep, actor: CurrentUser
+              ) -> None:
+    read_reminder(session, actor=actor, reminder_id=reminder_id, now=clock.now())
+    session.commit()

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
 
 from archive.db.models import Dossier
 from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
@@ -49,3 +50,27 @@ def read(
     trail.record(session, Event("dossier:read", "dossier", dossier_id))
     session.commit()
     return dossier_public(dossier, with_records=True)
+
+
+class Location(BaseModel):
+    room: str = Field("", max_length=32, description="库房")
+    shelf: str = Field("", max_length=32, description="架")
+    box: str = Field("", max_length=32, description="盒")
+
+
+@router.put("/{dossier_id}/location", response_model=DossierPublic)
+def set_location(
+    dossier_id: str, body: Location, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
+) -> DossierPublic:
+    """Where the paper originals of the dossier are kept (库房 / 架 / 盒)."""
+    dossier = get_dossier(session, actor=actor, dossier_id=dossier_id, action="dossier:update")
+    before = {"room": dossier.room, "shelf": dossier.shelf, "box": dossier.box}
+    dossier.room, dossier.shelf, dossier.box = (body.room.strip(), body.shelf.strip(),
+                                                body.box.strip())
+    dossier.location = " / ".join(part for part in (dossier.room, dossier.shelf, dossier.box)
+                                  if part)
+    trail.record(session, Event("dossier:location", "dossier", dossier_id, details={
+        "before": before, "after": body.model_dump()}))
+    session.commit()
+    return dossier_public(dossier, with_records=False)

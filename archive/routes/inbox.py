@@ -11,13 +11,14 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from archive.db.models import InboxItem
-from archive.deps import SearchDep, SessionDep, SettingsDep, TrailDep, allowed
+from archive.deps import SearchDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.inbox import file_item, get_item, list_inbox
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
 from archive.services.masking import mask_text, sees_personal_information
+from archive.services.retention import protect_original
 from policies import Action
 
 router = APIRouter(prefix="/inbox", tags=["inbox"])
@@ -77,7 +78,7 @@ def index(
              response_model=InboxPublic)
 def file(
     request: Request, item_id: str, body: FileRequest, session: SessionDep, settings: SettingsDep,
-    trail: TrailDep, search: SearchDep,
+    trail: TrailDep, search: SearchDep, store: StoreDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
 ) -> InboxPublic:
     """File a waiting item into its customer's dossier, as the archivist says."""
@@ -89,5 +90,6 @@ def file(
     trail.record(session, Event("record:create", "record", record.id, details={
         "inbox": item.id, "auto_filed": False, "sha256": item.sha256}))
     session.commit()
+    protect_original(store, record)
     index_soon(request.app.state.sessions, search, holder=worker_name())
     return inbox_public(item, personal=sees_personal_information(actor))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import Record
 from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
-from archive.errors import Conflict
+from archive.errors import Conflict, Gone
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
 from archive.services.audit import Event, Trail
@@ -41,7 +41,8 @@ def record_public(record: Record) -> RecordPublic:
         retention_period=record.retention_period, status=record.status,
         page_count=record.page_count, sha256=record.sha256, size=record.size,
         media_type=record.media_type, original_filename=record.original_filename,
-        created_at=record.created_at,
+        created_at=record.created_at, retain_until=record.retain_until,
+        destroyed_at=record.destroyed_at,
     )
 
 
@@ -88,6 +89,9 @@ def _open_for_content(
     grant) and the read is audited."""
     record = get_record(session, actor=actor, record_id=record_id,
                         action=Action.RECORD_CONTENT)
+    if record.destroyed_at is not None:
+        raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}; "
+                   "its entry in the destruction register (销毁清册) remains")
     trail.record(session, Event(audited_as, "record", record_id))
     session.commit()
     return record

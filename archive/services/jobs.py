@@ -36,9 +36,11 @@ from archive.db.models import Dossier, InboxItem, Job, Page, Record, Unit, utcno
 from archive.errors import NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.audit import Event, Trail
+from archive.services.disposition import purge_destroyed
 from archive.services.inbox import settle
 from archive.services.indexing import enqueue, index_pending, index_soon
 from archive.services.records import page_rows
+from archive.services.retention import protect_record
 from archive.settings import ArchiveNumberSettings, Settings
 from ingest import IngestError, IngestSettings, extract_pages, inspect
 from ingest.ocr import OcrEngine, make_engine
@@ -281,6 +283,8 @@ def run_job(ctx: JobContext, job_id: str) -> None:
         pages, access_key = _read_original(ctx, job_id, key, sha256)
         if kind == "classify":
             record_id = _settle_inbox_item(ctx, source_id, pages, access_key)
+            if record_id is not None:  # filed by itself: its original is kept from now
+                protect_record(ctx.sessions, ctx.store, record_id)
         else:
             _store_results(ctx, source_id, pages, access_key)
             record_id = source_id
@@ -319,6 +323,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._index_backoff = 0.0
         self._index_not_before = 0.0
+        self._purge_not_before = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.loop, name="ingest-worker", daemon=True)
@@ -341,7 +346,17 @@ class Worker:
             run_job(self.ctx, job_id)
             ran += 1
         self.catch_up_index()
+        self.catch_up_purge()
         return ran
+
+    PURGE_EVERY = 60.0
+
+    def catch_up_purge(self) -> None:
+        """Remove the objects of records destroyed while storage was away."""
+        if time.monotonic() < self._purge_not_before:
+            return
+        self._purge_not_before = time.monotonic() + self.PURGE_EVERY
+        purge_destroyed(self.ctx.sessions, self.ctx.store)
 
     def catch_up_index(self) -> None:
         if time.monotonic() < self._index_not_before:

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import InboxItem, Job, Page, Record
+from archive.db.models import InboxItem, Job, Page, Record, utcnow
 from archive.errors import (
     BackendUnavailable,
     DuplicateRecord,
@@ -38,6 +38,7 @@ from archive.services.access import SECURITY_LEVELS, Actor, require_unit
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
+from archive.services.retention import due_date, period_for, protect_original
 from ingest import (
     MEDIA_TYPES,
     CorruptFile,
@@ -174,12 +175,15 @@ def accept_upload(
     received = receive_original(sessions, stream=upload.stream, filename=upload.filename,
                                 store=store, ingest_settings=ingest_settings,
                                 max_bytes=max_bytes, spool_dir=spool_dir)
+    today = utcnow().date()
     try:
         with sessions.begin() as session:
+            period = period_for(session, upload.doc_type)
             record = Record(
                 dossier_id=dossier.id, doc_type=upload.doc_type, title=upload.title.strip(),
                 doc_date=upload.doc_date, security_level=upload.security_level,
-                retention_period=DOC_TYPES[upload.doc_type], status="received",
+                retention_period=period, retain_until=due_date(period, upload.doc_date, today),
+                status="received",
                 page_count=received.page_count, sha256=received.sha256, size=received.size,
                 media_type=received.media_type, original_key=received.key,
                 original_filename=received.filename, created_by=actor.user_id,
@@ -194,6 +198,7 @@ def accept_upload(
     except Exception as exc:
         forget_original(sessions, store, received, exc)
         raise
+    protect_original(store, record)
     return record, job
 
 

@@ -15,7 +15,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from archive.db.models import BorrowRequest, InboxItem, PolicyRule, Unit, User
+from archive.db.models import (
+    BorrowRequest,
+    DispositionProposal,
+    InboxItem,
+    PolicyRule,
+    Reminder,
+    Unit,
+    User,
+)
 from archive.db.session import make_engine, make_sessionmaker
 from archive.services.accounts import add_user
 from archive.services.policy import bump_version
@@ -141,6 +149,106 @@ ROUTES = [
           lambda c, h, w, lv, lent: c.delete("/api/v1/policies", headers=h, params={
               "role": "archivist", "action": "maintenance:*"})),
 ]
+
+
+def _refused_or(action: str, status: int) -> Callable[[str, str], int]:
+    """403 without the action, 404 for another unit, else ``status`` (what the object's
+    state answers: not yet due, kept permanently)."""
+    return lambda role, place: (403 if not role_may(role, action) else
+                                404 if place == "other" else status)
+
+
+def _hold_routes() -> list[Route]:
+    rows = []
+    for scope, path in (("record", "records"), ("dossier", "dossiers"),
+                        ("customer", "customers")):
+        def target(w: dict, scope: str = scope) -> str:
+            return {"record": w["records"][False]["公开"], "dossier": w["dossiers"][False],
+                    "customer": w["account"]}[scope]
+        rows += [
+            Route("POST", f"/api/v1/{path}/{{target}}/hold", "hold:place", False, False, 201,
+                  lambda c, h, w, lv, lent, path=path, target=target: c.post(
+                      f"/api/v1/{path}/{target(w)}/hold", headers=h, json={"reason": "矩阵"}),
+                  expect=_refused_or("hold:place", 201)),
+            Route("DELETE", f"/api/v1/{path}/{{target}}/hold", "hold:release", False, False,
+                  200, lambda c, h, w, lv, lent, path=path, target=target: c.delete(
+                      f"/api/v1/{path}/{target(w)}/hold", headers=h),
+                  expect=_refused_or("hold:release", 200)),
+        ]
+    return rows
+
+
+ROUTES += [
+    Route("PUT", "/api/v1/dossiers/{dossier_id}/location", "dossier:update", True, False, 200,
+          lambda c, h, w, lv, lent: c.put(f"/api/v1/dossiers/{w['dossiers'][False]}/location",
+                                          headers=h, json={"room": "A1", "shelf": "3",
+                                                           "box": "12"})),
+    Route("GET", "/api/v1/borrow-requests/overdue", "borrow:decide", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/borrow-requests/overdue", headers=h)),
+    Route("GET", "/api/v1/borrow-requests/stats", "borrow:stats", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/borrow-requests/stats", headers=h)),
+    Route("POST", "/api/v1/borrow-requests/{request_id}/checkout", "borrow:decide", True,
+          False, 200, lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/borrow-requests/{w['paper']()}/checkout", headers=h)),
+    # Renewing someone else's loan: archivists of the owning unit only, as returning it.
+    Route("POST", "/api/v1/borrow-requests/{request_id}/renew", "borrow:request", True, False,
+          200, lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/borrow-requests/{w['on_loan']()}/renew", headers=h, json={"days": 3}),
+          expect=lambda role, place: 403 if not role_may(role, "borrow:request") else
+          404 if not role_may(role, "borrow:decide") or place == "other" else 200),
+    Route("POST", "/api/v1/borrow-requests/{request_id}/remind", "borrow:decide", True, False,
+          201, lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/borrow-requests/{w['on_loan']()}/remind", headers=h)),
+    Route("GET", "/api/v1/reminders", None, False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/reminders", headers=h)),
+    Route("POST", "/api/v1/reminders/{reminder_id}/read", None, False, False, 204,
+          lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/reminders/{w['reminder'](h)}/read", headers=h)),
+    Route("GET", "/api/v1/retention/schedules", "retention:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/retention/schedules", headers=h)),
+    Route("PUT", "/api/v1/retention/schedules/{doc_type}", "retention:edit", False, False, 200,
+          lambda c, h, w, lv, lent: c.put("/api/v1/retention/schedules/其他", headers=h,
+                                          json={"period": "D10", "reason": "矩阵"})),
+    Route("GET", "/api/v1/disposition/due", "disposition:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/disposition/due", headers=h)),
+    Route("GET", "/api/v1/disposition/proposals", "disposition:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/disposition/proposals", headers=h)),
+    Route("GET", "/api/v1/disposition/register", "disposition:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/disposition/register", headers=h)),
+    # The matrix records are of today: proposing, deleting or destroying one is refused as
+    # not due (409) to whoever may ask at all; the walk through is test_disposition's.
+    Route("POST", "/api/v1/disposition", "disposition:propose", False, False, 409,
+          lambda c, h, w, lv, lent: c.post("/api/v1/disposition", headers=h, json={
+              "record_id": w["records"][False]["公开"], "action": "destroy",
+              "reason": "矩阵"}), expect=_refused_or("disposition:propose", 409)),
+    Route("DELETE", "/api/v1/records/{record_id}", "record:delete", False, False, 409,
+          lambda c, h, w, lv, lent: c.delete(f"/api/v1/records/{w['records'][False]['公开']}",
+                                             headers=h),
+          expect=_refused_or("record:delete", 409)),
+    Route("POST", "/api/v1/disposition/{proposal_id}/approve", "disposition:approve", False,
+          False, 409, lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/disposition/{w['proposal']()}/approve", headers=h),
+          expect=_refused_or("disposition:approve", 409)),
+    Route("POST", "/api/v1/disposition/{proposal_id}/reject", "disposition:approve", True,
+          False, 200, lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/disposition/{w['proposal']()}/reject", headers=h)),
+    *_hold_routes(),
+    Route("POST", "/api/v1/transfers", "transfer:create", True, True, 201,
+          lambda c, h, w, lv, lent: c.post("/api/v1/transfers", headers=h, json={
+              "receiver": "杭州市档案馆", "record_ids": [w["records"][False][lv]]})),
+    Route("GET", "/api/v1/transfers", "transfer:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/transfers", headers=h)),
+    Route("GET", "/api/v1/transfers/{transfer_id}", "transfer:read", True, False, 200,
+          lambda c, h, w, lv, lent: c.get(f"/api/v1/transfers/{w['transfers'][lv]}",
+                                          headers=h)),
+    Route("GET", "/api/v1/transfers/{transfer_id}/package", "transfer:read", True, True, 200,
+          lambda c, h, w, lv, lent: c.get(f"/api/v1/transfers/{w['transfers'][lv]}/package",
+                                          headers=h)),
+    Route("POST", "/api/v1/transfers/{transfer_id}/receipt", "transfer:create", True, False,
+          200, lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/transfers/{w['transfer']('公开')}/receipt", headers=h,
+              json={"valid": True, "detail": "matrix"})),
+]
 PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/healthz"),
           ("GET", "/api/v1/readyz")}
 
@@ -227,9 +335,49 @@ def world(client, settings) -> Iterator[dict]:
             session.flush()
             return item.id
 
+    def paper() -> str:
+        """An approved paper loan waiting to be handed out."""
+        with sessions.begin() as session:
+            requester = session.scalar(select(User.id).where(User.username == "target"))
+            request = BorrowRequest(requester_id=requester, dossier_id=dossiers[False],
+                                    record_id=None, kind="physical", purpose="matrix", days=7,
+                                    status="approved")
+            session.add(request)
+            session.flush()
+            return request.id
+
+    def proposal() -> str:
+        """A destruction proposal by someone else, on a permanent record."""
+        with sessions.begin() as session:
+            proposer = session.scalar(select(User.id).where(User.username == "archivist"))
+            made = DispositionProposal(record_id=records[False]["公开"], action="destroy",
+                                       reason="matrix", status="pending",
+                                       proposed_by_id=proposer)
+            session.add(made)
+            session.flush()
+            return made.id
+
+    def reminder(headers: dict) -> str:
+        """A reminder to whoever asks (their token names them)."""
+        me = client.get("/api/v1/auth/me", headers=headers).json()["username"]
+        with sessions.begin() as session:
+            user = session.scalar(select(User.id).where(User.username == me))
+            made = Reminder(user_id=user, kind="overdue", message="matrix")
+            session.add(made)
+            session.flush()
+            return made.id
+
+    def transfer(level: str) -> str:
+        made = client.post("/api/v1/transfers", headers=archivist, json={
+            "receiver": "杭州市档案馆", "record_ids": [records[False][level]]})
+        assert made.status_code == 201, made.text
+        return made.json()["id"]
+
     yield {"account": account, "dossiers": dossiers, "records": records, "jobs": jobs,
            "pending": borrow_request("pending"), "on_loan": borrow_request("approved"),
-           "inbox_item": inbox_item}
+           "inbox_item": inbox_item, "paper": paper, "proposal": proposal,
+           "reminder": reminder, "transfer": transfer,
+           "transfers": {level: transfer(level) for level in LEVELS}}
     engine.dispose()
 
 

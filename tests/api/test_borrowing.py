@@ -3,7 +3,7 @@ the loan runs, and lose access when it is returned or its period ends."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -181,3 +181,98 @@ def test_bad_requests_are_refused_and_leave_nothing(client, settings, restricted
     with make_sessionmaker(engine)() as session:
         assert session.scalar(select(func.count()).select_from(BorrowRequest)) == 0
     engine.dispose()
+
+
+def _as_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_paper_loan_checked_out_overdue_reminded_and_returned(client, restricted) -> None:
+    clerk, archivist = login(client, "clerk"), login(client, "archivist_xh")
+    dossier = restricted["dossier"]
+    placed = client.put(f"/api/v1/dossiers/{dossier}/location", headers=archivist,
+                        json={"room": "A1", "shelf": "3", "box": "12"})
+    assert placed.status_code == 200, placed.text
+    request = _ask(client, clerk, record_id=restricted["record"], kind="physical",
+                   purpose_kind="法律诉讼")
+    approved = client.post(f"/api/v1/borrow-requests/{request['id']}/approve",
+                           headers=archivist).json()
+    assert approved["status"] == "approved" and approved["ends_at"] is None
+    assert _content(client, clerk, restricted["record"]) == 403  # paper opens no screen
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/return",
+                       headers=archivist).status_code == 409  # never handed out
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/checkout",
+                       headers=clerk).status_code == 403
+
+    out = client.post(f"/api/v1/borrow-requests/{request['id']}/checkout", headers=archivist)
+    assert out.status_code == 200, out.text
+    out = out.json()
+    assert out["status"] == "checked_out" and out["location"] == "A1库房 3架 12盒"
+    assert _as_time(out["ends_at"]) - _as_time(out["checked_out_at"]) == timedelta(days=7)
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/checkout",
+                       headers=archivist).status_code == 409
+    assert [n["kind"] for n in client.get("/api/v1/reminders", headers=clerk).json()] == []
+
+    client.app.state.clock.advance(timedelta(days=5))
+    soon = client.get("/api/v1/reminders", headers=clerk).json()
+    assert [(n["kind"], n["borrow_request_id"]) for n in soon] == [("due_soon", request["id"])]
+
+    client.app.state.clock.advance(timedelta(days=3))
+    late = client.get("/api/v1/borrow-requests/overdue", headers=archivist).json()
+    assert [(r["id"], r["status"], r["days_overdue"]) for r in late] == [
+        (request["id"], "overdue", 1)]
+    assert "overdue_list" in {n["kind"] for n in
+                              client.get("/api/v1/reminders", headers=archivist).json()}
+    sent = client.post(f"/api/v1/borrow-requests/{request['id']}/remind", headers=archivist)
+    assert sent.status_code == 201 and "催还" in sent.json()["message"]
+    notices = client.get("/api/v1/reminders", headers=clerk).json()
+    stored = next(n for n in notices if n["id"] is not None)
+    assert stored["kind"] == "overdue" and "催还" in stored["message"]
+    assert client.post(f"/api/v1/reminders/{stored['id']}/read", headers=clerk
+                       ).status_code == 204
+    assert all(n["id"] is None for n in client.get("/api/v1/reminders", headers=clerk).json())
+    assert client.post(f"/api/v1/reminders/{stored['id']}/read",
+                       headers=archivist).status_code == 404  # not theirs
+
+    # The borrower cannot renew an overdue loan nor sign the paper back in themselves.
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
+                       json={"days": 7}).status_code == 404
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/return",
+                       headers=clerk).status_code == 404
+    back = client.post(f"/api/v1/borrow-requests/{request['id']}/return", headers=archivist)
+    assert back.status_code == 200 and back.json()["status"] == "returned"
+    assert client.get("/api/v1/borrow-requests/overdue", headers=archivist).json() == []
+
+    stats = client.get("/api/v1/borrow-requests/stats", headers=archivist).json()
+    assert stats["total"] == 1 and stats["by_purpose"] == {"法律诉讼": 1}
+    assert stats["by_kind"] == {"physical": 1} and stats["by_unit"] == {"xh": 1}
+    assert stats["by_doc_type"] == {"安全用电检查记录": 1}
+    assert stats["paper_loans"] == 1 and stats["overdue_rate"] == 1.0
+    month = client.app.state.clock.now().strftime("%Y-%m")
+    assert sum(stats["by_month"].values()) == 1 and month >= min(stats["by_month"])
+    assert client.get("/api/v1/borrow-requests/stats", headers=clerk).status_code == 403
+
+
+def test_loans_are_renewed_twice_at_most(client, restricted) -> None:
+    clerk, archivist = login(client, "clerk"), login(client, "archivist_xh")
+    record = restricted["record"]
+    request = _ask(client, clerk, record_id=record, days=7)
+    client.post(f"/api/v1/borrow-requests/{request['id']}/approve", headers=archivist)
+    client.app.state.clock.advance(timedelta(days=6))
+    renewed = client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
+                          json={"days": 7})
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["renewals"] == 1
+    client.app.state.clock.advance(timedelta(days=4))  # past the first end: still open
+    assert _content(client, clerk, record) == 200
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
+                       json={"days": 0}).status_code == 422
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=archivist,
+                       json={"days": 3}).status_code == 200
+    third = client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
+                        json={"days": 3})
+    assert third.status_code == 409 and "renewed 2 times" in third.json()["detail"]
+    client.app.state.clock.advance(timedelta(days=7))  # 6 + 4 + 7 = 17 > 7 + 7 + 3
+    assert _content(client, clerk, record) == 403
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=archivist,
+                       json={"days": 3}).status_code == 409  # expired: ask again

@@ -20,6 +20,7 @@ class Ran:
 
     def __init__(self, result) -> None:
         self.exit_code = result.exit_code
+        self.exception = result.exception
         self.output = " ".join(result.output.split())
 
 
@@ -208,3 +209,24 @@ def test_verify_finds_a_damaged_original(data_dir) -> None:
     result = run("verify")
     assert result.exit_code == 1
     assert "0 of 1 originals intact" in result.output
+
+
+def test_transfer_check_validates_a_received_package(tmp_path) -> None:
+    import shutil
+
+    import bagit
+
+    bag = tmp_path / "transfer-1"
+    (bag / "originals").mkdir(parents=True)
+    (bag / "originals" / "r1.pdf").write_bytes(documents.text_pdf(["供用电合同"]))
+    bagit.make_bag(str(bag), {"Source-Organization": "西湖供电所"}, checksums=["sha256"])
+    zipped = shutil.make_archive(str(tmp_path / "package"), "zip", tmp_path, "transfer-1")
+    for package in (bag, zipped):
+        intact = run("transfer", "check", str(package))
+        assert intact.exit_code == 0, (intact.output, intact.exception)
+        assert "package intact" in intact.output and "1 payload files" in intact.output
+    (bag / "data" / "originals" / "r1.pdf").write_bytes(b"%PDF-1.4 altered")
+    altered = run("transfer", "check", str(bag))
+    assert altered.exit_code == 1 and "not intact" in altered.output
+    missing = run("transfer", "check", str(tmp_path / "nowhere.zip"))
+    assert missing.exit_code == 1 and "does not exist" in missing.output

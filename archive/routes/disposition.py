@@ -1,0 +1,348 @@
+"""Appraisal and destruction (鉴定/销毁) and legal holds.
+
+``/api/v1/disposition``: the queue of due records, proposals, the second approval, the
+destruction register (销毁清册, JSON or CSV). ``/api/v1/records|dossiers|customers/{id}/hold``
+places and releases legal holds; ``DELETE /api/v1/records/{id}`` is refused while a record
+is held or retained, and past its due date becomes a destruction proposal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.clock import Clock
+from archive.db.models import (
+    DestructionEntry,
+    DispositionProposal,
+    Dossier,
+    LegalHold,
+    Record,
+    Unit,
+)
+from archive.deps import ClockDep, SessionDep, StoreDep, TrailDep, allowed
+from archive.services.access import Actor, in_units, units_for
+from archive.services.audit import Event, Trail
+from archive.services.disposition import (
+    MAX_EXTENSION_YEARS,
+    active_holds,
+    decide,
+    due_records,
+    pending_proposal,
+    place_hold,
+    propose,
+    purge_destroyed,
+    register,
+    release_hold,
+    request_deletion,
+)
+from archive.services.indexing import index_soon
+from archive.services.jobs import worker_name
+from archive.services.retention import protect_original
+from policies import Action
+from storage import ObjectStore
+
+router = APIRouter(tags=["disposition"])
+
+
+class HoldPublic(BaseModel):
+    id: str
+    scope: str
+    target: str
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    released_by: str | None
+    released_at: datetime | None
+
+
+class DueRecord(BaseModel):
+    record_id: str
+    archive_number: str
+    customer_account: str
+    doc_type: str
+    title: str
+    doc_date: date | None
+    retention_period: str
+    retain_until: date
+    holds: list[HoldPublic] = Field(description="legal holds that block its destruction")
+    pending_proposal: str | None = Field(description="a destruction waiting for approval")
+
+
+class ProposalCreate(BaseModel):
+    record_id: str
+    action: Literal["retain", "destroy"]
+    reason: str = Field(description="鉴定意见")
+    years: int | None = Field(None, description=f"retain: years to extend, 1–{MAX_EXTENSION_YEARS}")
+
+
+class ProposalPublic(BaseModel):
+    id: str
+    record_id: str
+    archive_number: str
+    title: str
+    action: str
+    years: int | None
+    reason: str
+    status: str = Field(description="pending | approved | rejected | applied (retain)")
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str
+    retain_until: date | None = Field(description="the record's due date now")
+
+
+class Decision(BaseModel):
+    note: str = Field("", description="审批意见")
+
+
+class HoldCreate(BaseModel):
+    reason: str = Field(description="冻结原因, e.g. the court case number")
+
+
+REGISTER_FIELDS = ("record_id", "archive_number", "customer_account", "customer_name",
+                   "doc_type", "title", "doc_date", "security_level", "retention_period",
+                   "retain_until", "page_count", "sha256", "size", "proposed_by",
+                   "approved_by", "reason", "destroyed_at")
+# column headings of the printed register (销毁清册)
+REGISTER_LABELS = ("文件编号", "档号", "户号", "户名", "文件类型", "题名", "文件日期", "密级",
+                   "保管期限", "到期日", "页数", "原件SHA-256", "字节数", "鉴定人", "批准人",
+                   "销毁理由", "销毁时间")
+
+
+class RegisterEntry(BaseModel):
+    model_config = {"from_attributes": True}
+
+    record_id: str
+    archive_number: str
+    customer_account: str
+    customer_name: str
+    doc_type: str
+    title: str
+    doc_date: date | None
+    security_level: str
+    retention_period: str
+    retain_until: date | None
+    page_count: int
+    sha256: str
+    size: int
+    proposed_by: str
+    approved_by: str
+    reason: str
+    destroyed_at: datetime
+
+
+def hold_public(hold: LegalHold) -> HoldPublic:
+    return HoldPublic(id=hold.id, scope=hold.scope, target=hold.target, reason=hold.reason,
+                      placed_by=hold.placed_by, placed_at=hold.placed_at,
+                      released_by=hold.released_by, released_at=hold.released_at)
+
+
+def proposal_public(proposal: DispositionProposal) -> ProposalPublic:
+    record = proposal.record
+    return ProposalPublic(
+        id=proposal.id, record_id=record.id, archive_number=record.dossier.archive_number,
+        title=record.title, action=proposal.action, years=proposal.years,
+        reason=proposal.reason, status=proposal.status,
+        proposed_by=proposal.proposed_by.username, proposed_at=proposal.proposed_at,
+        decided_by=proposal.decided_by.username if proposal.decided_by else None,
+        decided_at=proposal.decided_at, decision_note=proposal.decision_note,
+        retain_until=record.retain_until)
+
+
+@router.get("/disposition/due", response_model=list[DueRecord])
+def due(
+    session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_READ))],
+) -> list[DueRecord]:
+    """The appraisal queue (待鉴定): records of the caller's units past their due date."""
+    records = due_records(session, actor=actor, today=clock.now().date())
+    listed = []
+    for record in records:
+        assert record.retain_until is not None
+        waiting = pending_proposal(session, record.id)
+        listed.append(DueRecord(
+            record_id=record.id, archive_number=record.dossier.archive_number,
+            customer_account=record.dossier.customer.account, doc_type=record.doc_type,
+            title=record.title, doc_date=record.doc_date,
+            retention_period=record.retention_period, retain_until=record.retain_until,
+            holds=[hold_public(h) for h in active_holds(session, record)],
+            pending_proposal=waiting.id if waiting else None))
+    trail.record(session, Event("disposition:due", "record", "",
+                                details={"count": len(listed)}))
+    session.commit()
+    return listed
+
+
+def _after_retain(store: ObjectStore, proposal: DispositionProposal) -> None:
+    if proposal.action == "retain":
+        protect_original(store, proposal.record)  # storage keeps it to the new date
+
+
+@router.post("/disposition", status_code=status.HTTP_201_CREATED,
+             response_model=ProposalPublic)
+def create_proposal(
+    body: ProposalCreate, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    store: StoreDep, actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_PROPOSE))],
+) -> ProposalPublic:
+    """Appraise a due record: retain it longer (applied at once) or propose to destroy it
+    (a second archivist approves)."""
+    proposal = propose(session, actor=actor, record_id=body.record_id, action=body.action,
+                       reason=body.reason, years=body.years, today=clock.now().date())
+    trail.record(session, Event(f"disposition:{body.action}", "record", body.record_id,
+                                details={"proposal": proposal.id, "years": body.years,
+                                         "reason": proposal.reason,
+                                         "retain_until": proposal.record.retain_until}))
+    session.commit()
+    _after_retain(store, proposal)
+    return proposal_public(proposal)
+
+
+@router.get("/disposition/proposals", response_model=list[ProposalPublic])
+def proposals(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_READ))],
+    state: Annotated[Literal["pending", "approved", "rejected", "applied"] | None,
+                     Query(alias="status")] = None,
+) -> list[ProposalPublic]:
+    query = (select(DispositionProposal).join(Record).join(Dossier).join(Unit)
+             .where(in_units(Unit.path, units_for(actor, "disposition:read"))))
+    if state is not None:
+        query = query.where(DispositionProposal.status == state)
+    found = list(session.scalars(query.order_by(DispositionProposal.proposed_at.desc())
+                                 .limit(500)))
+    trail.record(session, Event("disposition:list", "disposition", "",
+                                details={"status": state, "count": len(found)}))
+    session.commit()
+    return [proposal_public(p) for p in found]
+
+
+def _decide(request: Request, session: Session, trail: Trail, clock: Clock, store: ObjectStore,
+            actor: Actor, proposal_id: str, note: str, *, approve: bool) -> ProposalPublic:
+    proposal = decide(session, actor=actor, proposal_id=proposal_id, approve=approve,
+                      note=note, now=clock.now())
+    record = proposal.record
+    details: dict = {"proposal": proposal_id, "note": note}
+    if approve:
+        details.update(archive_number=record.dossier.archive_number, sha256=record.sha256,
+                       title=record.title, proposed_by=proposal.proposed_by.username)
+    trail.record(session, Event("disposition:destroy" if approve else "disposition:reject",
+                                "record", record.id, details=details))
+    session.commit()
+    if approve:  # the decision stands; storage and index follow (or the worker loop does)
+        purge_destroyed(request.app.state.sessions, store, record.id)
+        index_soon(request.app.state.sessions, request.app.state.search,
+                   holder=worker_name())
+    return proposal_public(proposal)
+
+
+@router.post("/disposition/{proposal_id}/approve", response_model=ProposalPublic)
+def approve(
+    request: Request, proposal_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    store: StoreDep, actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_APPROVE))],
+    body: Annotated[Decision | None, Body()] = None,
+) -> ProposalPublic:
+    """The second archivist approves a destruction, which is carried out at once: the
+    original, access copy, text and index entry go; the register keeps the entry."""
+    return _decide(request, session, trail, clock, store, actor, proposal_id,
+                   body.note if body else "", approve=True)
+
+
+@router.post("/disposition/{proposal_id}/reject", response_model=ProposalPublic)
+def reject(
+    request: Request, proposal_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    store: StoreDep, actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_APPROVE))],
+    body: Annotated[Decision | None, Body()] = None,
+) -> ProposalPublic:
+    return _decide(request, session, trail, clock, store, actor, proposal_id,
+                   body.note if body else "", approve=False)
+
+
+@router.get("/disposition/register", response_model=list[RegisterEntry],
+            responses={200: {"content": {"text/csv": {}}}})
+def destruction_register(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_READ))],
+    format: Literal["json", "csv"] = "json",
+) -> list[RegisterEntry] | Response:
+    """销毁清册: what was destroyed, when, on whose proposal and approval, with the hash of
+    each original. ``format=csv`` gives it with Chinese column headings, for printing."""
+    entries: list[DestructionEntry] = register(session, actor=actor)
+    trail.record(session, Event("disposition:register", "disposition", "",
+                                details={"count": len(entries), "format": format}))
+    session.commit()
+    rows = [RegisterEntry.model_validate(e) for e in entries]
+    if format == "json":
+        return rows
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REGISTER_LABELS)
+    for row in rows:
+        writer.writerow([getattr(row, name) if getattr(row, name) is not None else ""
+                         for name in REGISTER_FIELDS])
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=register.csv"})
+
+
+def _hold_routes(scope: str, path: str) -> None:
+    """POST and DELETE ``{path}/hold`` for one scope."""
+
+    def place(
+        target: str, body: HoldCreate, session: SessionDep, trail: TrailDep, clock: ClockDep,
+        actor: Annotated[Actor, Depends(allowed(Action.HOLD_PLACE))],
+    ) -> HoldPublic:
+        hold = place_hold(session, actor=actor, scope=scope, target=target,
+                          reason=body.reason, now=clock.now())
+        trail.record(session, Event("hold:place", scope, target,
+                                    details={"hold": hold.id, "reason": hold.reason}))
+        session.commit()
+        return hold_public(hold)
+
+    def release(
+        target: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+        actor: Annotated[Actor, Depends(allowed(Action.HOLD_RELEASE))],
+    ) -> HoldPublic:
+        hold = release_hold(session, actor=actor, scope=scope, target=target,
+                            now=clock.now())
+        trail.record(session, Event("hold:release", scope, target, details={"hold": hold.id}))
+        session.commit()
+        return hold_public(hold)
+
+    router.add_api_route(f"{path}/{{target}}/hold", place, methods=["POST"],
+                         status_code=status.HTTP_201_CREATED, response_model=HoldPublic,
+                         summary=f"Place a legal hold on a {scope}", name=f"hold_{scope}")
+    router.add_api_route(f"{path}/{{target}}/hold", release, methods=["DELETE"],
+                         response_model=HoldPublic, summary=f"Release a {scope}'s legal hold",
+                         name=f"release_{scope}")
+
+
+for _scope, _path in (("record", "/records"), ("dossier", "/dossiers"),
+                      ("customer", "/customers")):
+    _hold_routes(_scope, _path)
+
+
+@router.delete("/records/{record_id}", status_code=status.HTTP_202_ACCEPTED,
+               response_model=ProposalPublic)
+def delete_record(
+    record_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_DELETE))],
+    reason: Annotated[str, Query(max_length=1000,
+                                 description="why it should go (the proposal's reason)")] = "",
+) -> ProposalPublic:
+    """Refused (409) while the record is under a legal hold or within its retention; past
+    its due date the deletion becomes a destruction proposal (202) that a second archivist
+    approves. Nothing is deleted by one person alone."""
+    proposal = request_deletion(session, actor=actor, record_id=record_id,
+                                reason=reason, today=clock.now().date())
+    trail.record(session, Event("disposition:destroy-requested", "record", record_id,
+                                details={"proposal": proposal.id, "reason": proposal.reason}))
+    session.commit()
+    return proposal_public(proposal)

@@ -1,0 +1,142 @@
+"""``/api/v1/transfers``: 移交 — export a dossier or a selection as a BagIt package,
+download it, and record the receiver's integrity check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from archive.db.models import Transfer
+from archive.deps import ClockDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
+from archive.services.access import Actor
+from archive.services.audit import Event
+from archive.services.records import open_object
+from archive.services.transfer import (
+    export,
+    get_transfer,
+    list_transfers,
+    open_package,
+    record_receipt,
+    transferred_ids,
+)
+from policies import Action
+
+router = APIRouter(prefix="/transfers", tags=["transfers"])
+
+
+class TransferCreate(BaseModel):
+    receiver: str = Field(description="接收单位, e.g. 杭州市档案馆")
+    dossier_id: str | None = None
+    record_ids: list[str] | None = None
+
+
+class Receipt(BaseModel):
+    valid: bool = Field(description="whether the receiver's BagIt validation passed")
+    detail: str = Field("", description="what the receiver's check said")
+
+
+class TransferPublic(BaseModel):
+    id: str
+    created_at: datetime
+    sender: str
+    receiver: str
+    items: list[str]
+    package_sha256: str
+    package_size: int
+    status: str = Field(description="exported | accepted | refused")
+    check_result: str
+    checked_at: datetime | None
+
+
+def transfer_public(transfer: Transfer) -> TransferPublic:
+    return TransferPublic(
+        id=transfer.id, created_at=transfer.created_at, sender=transfer.sender,
+        receiver=transfer.receiver, items=transferred_ids(transfer),
+        package_sha256=transfer.package_sha256, package_size=transfer.package_size,
+        status=transfer.status, check_result=transfer.check_result,
+        checked_at=transfer.checked_at)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TransferPublic)
+def create(
+    body: TransferCreate, session: SessionDep, settings: SettingsDep, store: StoreDep,
+    trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_CREATE))],
+) -> TransferPublic:
+    """Package the records (originals checked against their sha256 on the way) and keep
+    the package for download."""
+    transfer = export(session, actor=actor, store=store, receiver=body.receiver,
+                      record_ids=body.record_ids, dossier_id=body.dossier_id,
+                      now=clock.now(), spool_dir=settings.data_dir / "spool")
+    trail.record(session, Event("transfer:create", "transfer", transfer.id, details={
+        "receiver": transfer.receiver, "items": transferred_ids(transfer),
+        "package_sha256": transfer.package_sha256}))
+    session.commit()
+    return transfer_public(transfer)
+
+
+@router.get("", response_model=list[TransferPublic])
+def index(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
+) -> list[TransferPublic]:
+    transfers = list_transfers(session, actor=actor)
+    trail.record(session, Event("transfer:list", "transfer", "",
+                                details={"count": len(transfers)}))
+    session.commit()
+    return [transfer_public(t) for t in transfers]
+
+
+@router.get("/{transfer_id}", response_model=TransferPublic)
+def show(
+    transfer_id: str, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
+) -> TransferPublic:
+    transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
+    trail.record(session, Event("transfer:read", "transfer", transfer_id))
+    session.commit()
+    return transfer_public(transfer)
+
+
+@router.get("/{transfer_id}/package", response_class=StreamingResponse,
+            responses={200: {"content": {"application/zip": {}}}})
+def package(
+    transfer_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
+) -> StreamingResponse:
+    """The BagIt package, zipped (its records' levels must be within the clearance)."""
+    transfer = open_package(session, actor=actor, transfer_id=transfer_id)
+    trail.record(session, Event("transfer:download", "transfer", transfer_id))
+    session.commit()
+    stream = open_object(store, transfer.package_key)
+
+    def body():  # type: ignore[no-untyped-def]
+        try:
+            while chunk := stream.read(1024 * 1024):
+                yield chunk
+        finally:
+            stream.close()
+
+    return StreamingResponse(body(), media_type="application/zip", headers={
+        "Content-Length": str(transfer.package_size),
+        "Content-Disposition": f"attachment; filename=transfer-{transfer.id}.zip",
+        "ETag": f'"{transfer.package_sha256}"'})
+
+
+@router.post("/{transfer_id}/receipt", response_model=TransferPublic)
+def receipt(
+    transfer_id: str, body: Receipt, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_CREATE))],
+) -> TransferPublic:
+    """Record the receiver's integrity check (``archive transfer check`` on their side):
+    accepted or refused, with what it said. This closes the handover."""
+    transfer = record_receipt(session, actor=actor, transfer_id=transfer_id, valid=body.valid,
+                              detail=body.detail, now=clock.now())
+    trail.record(session, Event("transfer:receipt", "transfer", transfer_id, details={
+        "valid": body.valid, "detail": transfer.check_result}))
+    session.commit()
+    return transfer_public(transfer)

@@ -1,0 +1,96 @@
+"""Retention (保管期限): the schedule of periods per record type, each record's due date,
+and the WORM lock that keeps its original until then.
+
+A record's period is taken from the schedule when it is filed; editing the schedule changes
+what later filings get, not the records already appraised (those change through
+disposition, :mod:`archive.services.disposition`). The due date is 1 January of the year
+after the document date plus the period; a permanent (永久) record has none.
+
+Public surface: :func:`due_date`, :func:`period_for`, :func:`list_schedule`,
+:func:`edit_schedule`, :func:`protect_original`, :func:`protect_record`, ``PERIODS``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.db.models import Record, RetentionSchedule, utcnow
+from archive.errors import InvalidInput, NotFound
+from archive.services.audit import Event, Trail
+from archive.services.catalogue import DOC_TYPES, RETENTION_CODES, RETENTION_YEARS
+from storage import ObjectStore, StorageError
+
+log = logging.getLogger(__name__)
+
+PERIODS = tuple(RETENTION_CODES)  # Y, D30, D10
+MAX_REASON = 1000
+
+
+def due_date(period: str, doc_date: date | None, filed: date) -> date | None:
+    """1 January of the year after the document date (the filing date without one) plus
+    the period; None for a permanent record."""
+    years = RETENTION_YEARS[period]
+    if years is None:
+        return None
+    return date((doc_date or filed).year + 1 + years, 1, 1)
+
+
+def period_for(session: Session, doc_type: str) -> str:
+    """The period the schedule gives a record type now."""
+    found = session.get(RetentionSchedule, doc_type)
+    return found.period if found is not None else DOC_TYPES[doc_type]
+
+
+def list_schedule(session: Session) -> list[RetentionSchedule]:
+    return list(session.scalars(select(RetentionSchedule).order_by(RetentionSchedule.doc_type)))
+
+
+def edit_schedule(session: Session, *, trail: Trail, username: str, doc_type: str,
+                  period: str, reason: str) -> RetentionSchedule:
+    """Change one line of the schedule; the audit event keeps the old and the new."""
+    if period not in PERIODS:
+        raise InvalidInput(f"period must be one of {', '.join(PERIODS)} "
+                           f"({'、'.join(RETENTION_CODES.values())})")
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise InvalidInput(f"a reason (理由) is required, at most {MAX_REASON} characters")
+    entry = session.get(RetentionSchedule, doc_type)
+    if entry is None:
+        raise NotFound(f"no record type {doc_type} in the retention schedule")
+    before = {"period": entry.period, "reason": entry.reason}
+    entry.period, entry.reason = period, reason
+    entry.updated_at, entry.updated_by = utcnow(), username
+    trail.record(session, Event("retention:edit", "retention_schedule", doc_type, details={
+        "before": before, "after": {"period": period, "reason": reason}}))
+    session.flush()
+    return entry
+
+
+def protect_original(store: ObjectStore, record: Record) -> None:
+    """Lock the record's original in storage (WORM): retained until its due date in
+    governance mode, or under a legal hold when permanent. Called once the record is
+    committed. A storage failure is logged; the application's own checks (holds, due
+    dates, two approvers) still guard the record."""
+    try:
+        if record.retain_until is None:
+            store.set_legal_hold(record.original_key, True)
+            return
+        until = datetime.combine(record.retain_until, time(), tzinfo=UTC)
+        # Storage keeps real time; a record already due needs no lock there.
+        if until > datetime.now(UTC):
+            store.set_retention(record.original_key, until)
+    except StorageError:
+        log.warning("could not lock the original of record %s in storage", record.id,
+                    exc_info=True)
+
+
+def protect_record(sessions: sessionmaker[Session], store: ObjectStore, record_id: str) -> None:
+    """:func:`protect_original` for a record just committed, read by id."""
+    with sessions() as session:
+        record = session.get(Record, record_id)
+    if record is not None:
+        protect_original(store, record)

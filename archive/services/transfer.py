@@ -1,0 +1,278 @@
+"""Transfer (移交): a dossier or a selection of records as a package another archive can
+check, and the record of its handover.
+
+The package is a BagIt bag (RFC 8493, written by the Library of Congress ``bagit``
+library), zipped::
+
+    bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
+    data/originals/<档号>/<record id><ext>       the originals, byte for byte
+    data/access/<档号>/<record id>.pdf            the searchable access copies
+    data/metadata/catalogue.json, catalogue.csv  the catalogue entries (中文 headings)
+
+Each original is hashed again while it is copied and must match the sha256 recorded at
+filing, so a corrupted object is never handed over. The zip is kept in object storage under
+``transfers/``; the receiver validates the bag (``archive transfer check``) and the archivist
+records the result, which closes the handover.
+
+Public surface: :func:`export`, :func:`record_receipt`, :func:`check_package`,
+:func:`get_transfer`, :func:`open_package`, :func:`list_transfers`, :func:`copy_package`,
+:func:`transferred_ids`, :class:`PackageCheck`, ``CATALOGUE_FIELDS``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import mimetypes
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import bagit
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db.models import Record, Transfer
+from archive.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, PermissionDenied
+from archive.services.access import Actor, clearance_allows, in_units, require_unit, units_for
+from archive.services.filing import get_dossier
+from archive.services.records import get_record
+from storage import HashingReader, ObjectStore, StorageError
+
+MAX_ITEMS = 2000
+CATALOGUE_FIELDS = (
+    ("record_id", "文件编号"), ("archive_number", "档号"), ("customer_account", "户号"),
+    ("customer_name", "户名"), ("category", "分类"), ("doc_type", "文件类型"), ("title", "题名"),
+    ("doc_date", "文件日期"), ("security_level", "密级"), ("retention_period", "保管期限"),
+    ("retain_until", "到期日"), ("page_count", "页数"), ("sha256", "原件SHA-256"),
+    ("size", "字节数"), ("media_type", "格式"), ("original", "原件路径"),
+    ("access_copy", "利用件路径"),
+)
+
+
+def _records(session: Session, actor: Actor, record_ids: list[str] | None,
+             dossier_id: str | None) -> list[Record]:
+    if (record_ids is None) == (dossier_id is None):
+        raise InvalidInput("give either record_ids or dossier_id")
+    if dossier_id is not None:
+        dossier = get_dossier(session, actor=actor, dossier_id=dossier_id,
+                              action="transfer:create")
+        records = [r for r in dossier.records if r.destroyed_at is None]
+    else:
+        assert record_ids is not None
+        unique = list(dict.fromkeys(record_ids))
+        if not unique or len(unique) > MAX_ITEMS:
+            raise InvalidInput(f"give between 1 and {MAX_ITEMS} record ids")
+        records = [get_record(session, actor=actor, record_id=r, action="transfer:create")
+                   for r in unique]
+    for record in records:
+        _require_clearance(actor, record)
+        if record.destroyed_at is not None:
+            raise Conflict(f"record {record.id} was destroyed and cannot be transferred")
+        if record.status != "indexed":
+            raise Conflict(f"record {record.id} is still being read (status {record.status})")
+    if not records:
+        raise InvalidInput("nothing to transfer: the dossier holds no records")
+    return records
+
+
+def _require_clearance(actor: Actor, record: Record) -> None:
+    """A package carries content: each record's level must be within the clearance."""
+    if not clearance_allows(actor, record.security_level):
+        raise PermissionDenied(f"record {record.id} is {record.security_level}, above the "
+                               f"clearance of {actor.username}")
+
+
+def _suffix(record: Record) -> str:
+    name_suffix = Path(record.original_filename).suffix.lower()
+    if name_suffix and name_suffix[1:].isalnum() and len(name_suffix) <= 6:
+        return name_suffix
+    return mimetypes.guess_extension(record.media_type) or ".bin"
+
+
+def _copy(store: ObjectStore, key: str, target: Path, expected: str | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with store.get(key) as stream, open(target, "wb") as out:
+            reader = HashingReader(stream)
+            while chunk := reader.read(1024 * 1024):
+                out.write(chunk)
+    except StorageError as exc:
+        raise BackendUnavailable(f"object storage: {exc}") from exc
+    if expected is not None and reader.hexdigest != expected:
+        raise Conflict(f"{key} no longer matches its recorded sha256; run `archive verify` "
+                       "before transferring")
+
+
+def _catalogue_row(record: Record, original: str, access: str) -> dict[str, object]:
+    dossier = record.dossier
+    return {
+        "record_id": record.id, "archive_number": dossier.archive_number,
+        "customer_account": dossier.customer.account, "customer_name": dossier.customer.name,
+        "category": dossier.category, "doc_type": record.doc_type, "title": record.title,
+        "doc_date": record.doc_date.isoformat() if record.doc_date else "",
+        "security_level": record.security_level, "retention_period": record.retention_period,
+        "retain_until": record.retain_until.isoformat() if record.retain_until else "",
+        "page_count": record.page_count, "sha256": record.sha256, "size": record.size,
+        "media_type": record.media_type, "original": original, "access_copy": access,
+    }
+
+
+def _write_metadata(folder: Path, rows: list[dict[str, object]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "catalogue.json").write_text(
+        json.dumps({"records": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
+    with open(folder / "catalogue.csv", "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([label for _, label in CATALOGUE_FIELDS])
+        writer.writerows([row[name] for name, _ in CATALOGUE_FIELDS] for row in rows)
+
+
+def _zip(folder: Path, target: Path) -> None:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder.parent).as_posix())
+
+
+def export(session: Session, *, actor: Actor, store: ObjectStore, receiver: str,
+           record_ids: list[str] | None = None, dossier_id: str | None = None,
+           now: datetime, spool_dir: Path) -> Transfer:
+    """Build the package, keep it in storage and record the transfer (the caller commits
+    and audits)."""
+    receiver = receiver.strip()
+    if not receiver or len(receiver) > 200:
+        raise InvalidInput("receiver (接收单位) is required, at most 200 characters")
+    records = _records(session, actor, record_ids, dossier_id)
+    transfer = Transfer(sender=actor.username, receiver=receiver, created_at=now,
+                        unit_path=records[0].dossier.unit.path,
+                        items=json.dumps([r.id for r in records]), package_key="",
+                        package_sha256="", package_size=0, status="exported")
+    session.add(transfer)
+    session.flush()
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=spool_dir) as tmp:
+        bag = Path(tmp) / f"transfer-{transfer.id}"
+        rows = []
+        for record in records:
+            number = record.dossier.archive_number.replace("·", "-")
+            original = f"originals/{number}/{record.id}{_suffix(record)}"
+            _copy(store, record.original_key, bag / original, record.sha256)
+            access = ""
+            if record.access_key:
+                access = f"access/{number}/{record.id}.pdf"
+                _copy(store, record.access_key, bag / access, None)
+            rows.append(_catalogue_row(record, f"data/{original}",
+                                       f"data/{access}" if access else ""))
+        _write_metadata(bag / "metadata", rows)
+        bagit.make_bag(str(bag), {
+            "Source-Organization": records[0].dossier.unit.name,
+            "Contact-Name": actor.username,
+            "External-Identifier": transfer.id,
+            "External-Description": f"移交 {len(records)} 件 to {receiver}",
+            "Bagging-Date": now.date().isoformat(),
+        }, checksums=["sha256"])
+        package = Path(tmp) / "package.zip"
+        _zip(bag, package)
+        key = f"transfers/{transfer.id}.zip"
+        try:
+            with open(package, "rb") as stream:
+                info = store.put(key, stream, content_type="application/zip")
+        except StorageError as exc:
+            raise BackendUnavailable(f"object storage: {exc}") from exc
+    transfer.package_key, transfer.package_sha256 = key, info.sha256
+    transfer.package_size = info.size
+    session.flush()
+    return transfer
+
+
+def get_transfer(session: Session, *, actor: Actor, transfer_id: str,
+                 action: str = "transfer:read") -> Transfer:
+    transfer = session.get(Transfer, transfer_id)
+    if transfer is None:
+        raise NotFound(f"transfer {transfer_id} not found")
+    require_unit(actor, transfer.unit_path, f"transfer {transfer_id}", action)
+    return transfer
+
+
+def open_package(session: Session, *, actor: Actor, transfer_id: str) -> Transfer:
+    """The transfer whose package the actor may download: its records' content must be
+    within their clearance, as if they read each one."""
+    transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
+    for record in session.scalars(select(Record).where(
+            Record.id.in_(transferred_ids(transfer)))):
+        _require_clearance(actor, record)
+    return transfer
+
+
+def list_transfers(session: Session, *, actor: Actor) -> list[Transfer]:
+    return list(session.scalars(
+        select(Transfer).where(in_units(Transfer.unit_path, units_for(actor, "transfer:read")))
+        .order_by(Transfer.created_at.desc()).limit(500)))
+
+
+def record_receipt(session: Session, *, actor: Actor, transfer_id: str, valid: bool,
+                   detail: str, now: datetime) -> Transfer:
+    """The receiver's integrity check, as reported back: closes the handover."""
+    transfer = get_transfer(session, actor=actor, transfer_id=transfer_id,
+                            action="transfer:create")
+    if transfer.status != "exported":
+        raise Conflict(f"transfer {transfer_id} was already {transfer.status}")
+    transfer.status = "accepted" if valid else "refused"
+    transfer.check_result = detail.strip()[:2000] or ("valid" if valid else "invalid")
+    transfer.checked_at = now
+    session.flush()
+    return transfer
+
+
+@dataclass(frozen=True)
+class PackageCheck:
+    valid: bool
+    detail: str
+    files: int = 0
+
+
+def check_package(path: Path) -> PackageCheck:
+    """Validate a bag, a folder or its zip, as the receiving archive does: every payload
+    file present and matching its sha256 in the manifest, nothing added."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = path
+        if path.is_file():
+            with zipfile.ZipFile(path) as archive:
+                _safe_extract(archive, Path(tmp))
+            tops = [p for p in Path(tmp).iterdir() if p.is_dir()]
+            if len(tops) != 1:
+                return PackageCheck(False, "the zip does not hold exactly one bag folder")
+            folder = tops[0]
+        try:
+            bag = bagit.Bag(str(folder))
+            bag.validate()
+        except bagit.BagValidationError as exc:
+            problems = "; ".join(str(d) for d in getattr(exc, "details", [])[:5])
+            return PackageCheck(False, f"{exc.message}: {problems}" if problems
+                                else str(exc.message))
+        except bagit.BagError as exc:
+            return PackageCheck(False, str(exc))
+        version = ".".join(map(str, bag.version_info))
+        return PackageCheck(True, f"valid BagIt {version}, {len(bag.payload_entries())} "
+                            "payload files match manifest-sha256", len(bag.payload_entries()))
+
+
+def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
+    for member in archive.infolist():
+        destination = (target / member.filename).resolve()
+        if not destination.is_relative_to(target.resolve()):
+            raise InvalidInput(f"the zip holds a path outside the bag: {member.filename}")
+    archive.extractall(target)
+
+
+def transferred_ids(transfer: Transfer) -> list[str]:
+    return list(json.loads(transfer.items))
+
+
+def copy_package(store: ObjectStore, transfer: Transfer, target: Path) -> Path:
+    """Write the stored package to ``target`` (the CLI's download)."""
+    _copy(store, transfer.package_key, target, transfer.package_sha256)
+    return target
