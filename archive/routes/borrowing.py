@@ -80,19 +80,25 @@ class BorrowPublic(BaseModel):
     days_overdue: int = 0
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """Every time in an answer in UTC with its offset (SQLite hands stored ones back naive)."""
+    return as_utc(moment) if moment is not None else None
+
+
 def borrow_public(request: BorrowRequest, now: datetime) -> BorrowPublic:
+    state = request_state(request, now)
     return BorrowPublic(
         id=request.id, requester=request.requester.username, record_id=request.record_id,
         dossier_id=request.dossier_id, archive_number=request.dossier.archive_number,
         kind=request.kind, purpose=request.purpose, days=request.days,
-        status=request_state(request, now), created_at=request.created_at,
+        status=state, created_at=as_utc(request.created_at),
         decided_by=request.decided_by.username if request.decided_by else None,
-        decided_at=request.decided_at, decision_note=request.decision_note,
-        ends_at=request.ends_at, returned_at=request.returned_at,
+        decided_at=_utc(request.decided_at), decision_note=request.decision_note,
+        ends_at=_utc(request.ends_at), returned_at=_utc(request.returned_at),
         purpose_kind=request.purpose_kind, renewals=request.renewals,
-        checked_out_at=request.checked_out_at, location=request.location,
+        checked_out_at=_utc(request.checked_out_at), location=request.location,
         days_overdue=(now - as_utc(request.ends_at)).days
-        if request_state(request, now) == "overdue" and request.ends_at else 0,
+        if state == "overdue" and request.ends_at else 0,
     )
 
 

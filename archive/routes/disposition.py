@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -50,6 +51,7 @@ from policies import Action
 from storage import ObjectStore
 
 router = APIRouter(tags=["disposition"])
+log = logging.getLogger(__name__)
 
 
 class HoldPublic(BaseModel):
@@ -238,7 +240,10 @@ def _decide(request: Request, session: Session, trail: Trail, clock: Clock, stor
                                 "record", record.id, details=details))
     session.commit()
     if approve:  # the decision stands; storage and index follow (or the worker loop does)
-        purge_destroyed(request.app.state.sessions, store, record.id)
+        try:
+            purge_destroyed(request.app.state.sessions, store, record.id)
+        except Exception:  # the worker loop purges it on its next round
+            log.warning("purge of destroyed record %s deferred", record.id, exc_info=True)
         index_soon(request.app.state.sessions, request.app.state.search,
                    holder=worker_name())
     return proposal_public(proposal)

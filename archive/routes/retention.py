@@ -14,7 +14,7 @@ from archive.deps import SessionDep, TrailDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.catalogue import RETENTION_CODES, RETENTION_YEARS
-from archive.services.retention import edit_schedule, list_schedule
+from archive.services.retention import edit_schedule, list_schedule, require_company_wide
 from policies import Action
 
 router = APIRouter(prefix="/retention", tags=["retention"])
@@ -59,7 +59,9 @@ def edit(
     actor: Annotated[Actor, Depends(allowed(Action.RETENTION_EDIT))],
 ) -> ScheduleLine:
     """Change the period of a record type for records filed from now on; records already
-    filed keep theirs until appraisal changes it."""
+    filed keep theirs until appraisal changes it. The schedule is the company's: only an
+    archivist whose role reaches the root unit edits it."""
+    require_company_wide(session, actor, Action.RETENTION_EDIT)
     entry = edit_schedule(session, trail=trail, username=actor.username, doc_type=doc_type,
                           period=body.period, reason=body.reason)
     session.commit()

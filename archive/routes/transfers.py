@@ -17,6 +17,7 @@ from archive.services.audit import Event
 from archive.services.records import open_object
 from archive.services.transfer import (
     export,
+    forget_package,
     get_transfer,
     list_transfers,
     open_package,
@@ -72,10 +73,15 @@ def create(
     transfer = export(session, actor=actor, store=store, receiver=body.receiver,
                       record_ids=body.record_ids, dossier_id=body.dossier_id,
                       now=clock.now(), spool_dir=settings.data_dir / "spool")
-    trail.record(session, Event("transfer:create", "transfer", transfer.id, details={
-        "receiver": transfer.receiver, "items": transferred_ids(transfer),
-        "package_sha256": transfer.package_sha256}))
-    session.commit()
+    try:
+        trail.record(session, Event("transfer:create", "transfer", transfer.id, details={
+            "receiver": transfer.receiver, "items": transferred_ids(transfer),
+            "package_sha256": transfer.package_sha256}))
+        session.commit()
+    except Exception:  # no transfer recorded: its package must not stay behind
+        session.rollback()
+        forget_package(store, transfer.package_key)
+        raise
     return transfer_public(transfer)
 
 

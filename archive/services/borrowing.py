@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from archive.clock import as_utc
 from archive.db.models import BorrowRequest, Dossier, PolicyRule, Record, Reminder, Unit, User
-from archive.errors import Conflict, InvalidInput, NotFound
+from archive.errors import Conflict, Gone, InvalidInput, NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.filing import get_dossier
 from archive.services.policy import bump_version
@@ -78,7 +78,10 @@ def request_borrow(
     if purpose_kind not in PURPOSES:
         raise InvalidInput(f"purpose_kind must be one of {'、'.join(PURPOSES)}")
     if record_id is not None:
-        dossier_id = get_record(session, actor=actor, record_id=record_id).dossier_id
+        record = get_record(session, actor=actor, record_id=record_id)
+        if record.destroyed_at is not None:
+            raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}")
+        dossier_id = record.dossier_id
     else:
         assert dossier_id is not None
         get_dossier(session, actor=actor, dossier_id=dossier_id)
@@ -198,6 +201,19 @@ def checkout(session: Session, *, actor: Actor, request_id: str, now: datetime
     if request.status != "approved" or request.checked_out_at is not None:
         raise Conflict(f"borrow request {request_id} is {request_state(request, now)}, "
                        "not waiting to be checked out")
+    # one checkout of a dossier's paper at a time: the next waits here, then sees this one
+    session.execute(select(Dossier.id).where(Dossier.id == request.dossier_id)
+                    .with_for_update())
+    out = session.scalar(select(BorrowRequest).where(
+        BorrowRequest.id != request.id, BorrowRequest.kind == "physical",
+        BorrowRequest.status == "approved", BorrowRequest.checked_out_at.is_not(None),
+        BorrowRequest.dossier_id == request.dossier_id,
+        or_(BorrowRequest.record_id.is_(None), request.record_id is None,
+            BorrowRequest.record_id == request.record_id)))
+    if out is not None:
+        raise Conflict(f"the original is out with {out.requester.username} (borrow request "
+                       f"{out.id}) until {as_utc(out.ends_at):%Y-%m-%d}" if out.ends_at else
+                       f"the original is out (borrow request {out.id})")
     request.checked_out_at = now
     request.checked_out_by_id = actor.user_id
     request.ends_at = now + timedelta(days=request.days)
@@ -208,14 +224,17 @@ def checkout(session: Session, *, actor: Actor, request_id: str, now: datetime
 
 def renew(session: Session, *, actor: Actor, request_id: str, days: int, now: datetime
           ) -> BorrowRequest:
-    """续借: the borrower (before the due date) or an archivist of the unit extends a loan
-    running now by ``days``, at most ``MAX_RENEWALS`` times."""
+    """续借: a loan running now is extended by ``days``, at most ``MAX_RENEWALS`` times. An
+    archivist of the owning unit renews any loan but their own; the borrower may renew
+    a paper loan before its due date, never an electronic one (its grant of access is the
+    archivist's to give)."""
     request = _get(session, request_id)
     state = request_state(request, now)
-    if request.requester_id != actor.user_id or state == "overdue":
+    by_borrower = (request.requester_id == actor.user_id and request.kind == "physical"
+                   and state == "checked_out")
+    if not by_borrower:
         require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
-                     "borrow:decide", Target(key=borrow_key(request.dossier_id,
-                                                             request.record_id)))
+                     "borrow:decide", _target(request))
     if state not in ("approved", "checked_out", "overdue") or request.ends_at is None:
         raise Conflict(f"borrow request {request_id} is {state}, not a loan running now")
     if request.renewals >= MAX_RENEWALS:
@@ -324,7 +343,10 @@ def usage_statistics(session: Session, *, actor: Actor, date_from: date | None,
     """利用统计 over the requests of the actor's units filed in the period: counts by unit,
     month, record type (整卷 for a whole dossier), purpose and kind, approvals, and the
     overdue rate of paper loans (returned late, or out past their date now)."""
-    query = (_decidable(actor).outerjoin(Record, Record.id == BorrowRequest.record_id)
+    query = (select(BorrowRequest).join(Dossier, Dossier.id == BorrowRequest.dossier_id)
+             .join(Unit, Unit.id == Dossier.unit_id)
+             .where(in_units(Unit.path, units_for(actor, "borrow:stats")))
+             .outerjoin(Record, Record.id == BorrowRequest.record_id)
              .add_columns(Unit.code, Record.doc_type))
     if date_from is not None:
         query = query.where(BorrowRequest.created_at >= datetime.combine(date_from, time(),

@@ -6,10 +6,12 @@ it; a destruction needs a second archivist's approval, never the proposer's own 
 policy refuses it). Approval destroys in one transaction: the record's pages (its text)
 are deleted, it is queued to leave the search index, its status becomes ``destroyed`` and
 an entry goes into the destruction register (销毁清册) with the catalogue fields and the
-original's sha256. The stored objects (original, access copy) are removed right after the
+original's sha256; the inbox item it was filed from loses its text. The stored objects
+(original, access copy, and transfer packages holding them) are removed right after the
 commit (:func:`purge_destroyed`); if storage is away then, the worker loop removes them
 later, so nothing is left behind for long and nothing is removed before the decision is
-committed.
+committed. Deciding locks the record, its dossier and customer rows, as placing a hold
+does, so the two never pass each other.
 
 A legal hold on a record, its dossier or its customer blocks proposals to destroy,
 approvals and deletion with 409 until it is released.
@@ -24,18 +26,21 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import (
     BorrowRequest,
+    Customer,
     DestructionEntry,
     DispositionProposal,
     Dossier,
+    InboxItem,
     LegalHold,
     Page,
     PolicyRule,
     Record,
+    Transfer,
     Unit,
     User,
 )
@@ -85,6 +90,11 @@ def _active(scope: str, target: str):  # type: ignore[no-untyped-def]
 def place_hold(session: Session, *, actor: Actor, scope: str, target: str, reason: str,
                now: datetime) -> LegalHold:
     _hold_target(session, actor, scope, target, "hold:place")
+    # waits for a destruction deciding under this object (see _lock), and the other way
+    locked = {"record": select(Record.id).where(Record.id == target),
+              "dossier": select(Dossier.id).where(Dossier.id == target),
+              "customer": select(Customer.id).where(Customer.account == target)}[scope]
+    session.execute(locked.with_for_update())
     reason = _text(reason, "a reason (冻结原因)")
     if session.scalar(select(LegalHold.id).where(_active(scope, target))) is not None:
         raise Conflict(f"{scope} {target} is already under a legal hold")
@@ -115,6 +125,16 @@ def active_holds(session: Session, record: Record) -> list[LegalHold]:
             and_(LegalHold.scope == "dossier", LegalHold.target == dossier.id),
             and_(LegalHold.scope == "customer",
                  LegalHold.target == dossier.customer.account)))))
+
+
+def _lock(session: Session, record: Record) -> None:
+    """Lock the rows a hold can name (record, dossier, customer) until commit, so a hold
+    placed meanwhile, or a second decision, waits for this one and then sees it."""
+    dossier = record.dossier
+    session.execute(select(Record.id).where(Record.id == record.id).with_for_update())
+    session.execute(select(Dossier.id).where(Dossier.id == dossier.id).with_for_update())
+    session.execute(select(Customer.id).where(Customer.id == dossier.customer_id)
+                    .with_for_update())
 
 
 def _refuse_if_held(session: Session, record: Record, what: str) -> None:
@@ -148,6 +168,8 @@ def pending_proposal(session: Session, record_id: str) -> DispositionProposal | 
 def _refuse_unless_due(record: Record, today: date) -> None:
     if record.destroyed_at is not None:
         raise Conflict(f"record {record.id} was destroyed on {record.destroyed_at:%Y-%m-%d}")
+    if record.status != "indexed":  # its ingest job would write the content back
+        raise Conflict(f"record {record.id} is still being read (status {record.status})")
     if record.retain_until is None:
         raise Conflict(f"record {record.id} is kept permanently (永久)")
     if record.retain_until > today:
@@ -163,6 +185,7 @@ def propose(session: Session, *, actor: Actor, record_id: str, action: str, reas
     reason = _text(reason, "a reason (鉴定意见)")
     record = get_record(session, actor=actor, record_id=record_id,
                         action="disposition:propose")
+    _lock(session, record)
     _refuse_unless_due(record, today)
     if pending_proposal(session, record.id) is not None:
         raise Conflict(f"record {record.id} already has a proposal waiting for approval")
@@ -211,6 +234,10 @@ def decide(session: Session, *, actor: Actor, proposal_id: str, approve: bool, n
     require_unit(actor, record.dossier.unit.path, f"disposition proposal {proposal_id}",
                  "disposition:approve", Target(key=borrow_key(record.dossier_id, record.id),
                                                requester=proposal.proposed_by.username))
+    _lock(session, record)
+    session.execute(select(DispositionProposal.id).where(DispositionProposal.id == proposal.id)
+                    .with_for_update())
+    session.refresh(proposal, attribute_names=["status"])  # as the lock found it
     if proposal.status != "pending":
         raise Conflict(f"disposition proposal {proposal_id} is already {proposal.status}")
     proposal.decided_by = session.get(User, actor.user_id)
@@ -247,6 +274,9 @@ def _destroy(session: Session, proposal: DispositionProposal, now: datetime) -> 
     if loans and session.execute(delete(PolicyRule).where(
             PolicyRule.ptype == "p2", PolicyRule.v3.in_(loans))).rowcount:
         bump_version(session)
+    # the inbox item it was filed from held its text and objects too
+    session.execute(update(InboxItem).where(InboxItem.record_id == record.id)
+                    .values(pages=None, access_key=None, original_key=""))
     record.status, record.destroyed_at = "destroyed", now
     enqueue(session, record.id)  # leaves the search index
 
@@ -263,9 +293,11 @@ def register(session: Session, *, actor: Actor, limit: int = 500) -> list[Destru
 def purge_destroyed(sessions: sessionmaker[Session], store: ObjectStore,
                     record_id: str | None = None) -> int:
     """Remove the stored objects of destroyed records (one, or all still holding keys):
-    the decision is committed, so the governance retention is bypassed (a legal hold in
-    storage is lifted first: the application found none). Returns how many were purged;
-    a storage failure leaves the keys for the next round."""
+    the original, the access copy and the transfer packages that carry them. The decision
+    is committed, so the governance retention is bypassed; a legal hold in storage (placed
+    there by hand: the application sets none on a record that can fall due) is left alone
+    and reported. Returns how many records were purged; a storage failure leaves the keys
+    for the next round."""
     with sessions() as session:
         query = select(Record.id, Record.original_key, Record.access_key).where(
             Record.destroyed_at.is_not(None), Record.original_key != "")
@@ -274,15 +306,21 @@ def purge_destroyed(sessions: sessionmaker[Session], store: ObjectStore,
         pending = session.execute(query).all()
     purged = 0
     for found_id, original, access in pending:
+        with sessions() as session:
+            packages = list(session.scalars(select(Transfer.package_key).where(
+                Transfer.items.contains(f'"{found_id}"'), Transfer.package_key != "")))
         try:
-            for key in filter(None, (original, access)):
+            for key in [*filter(None, (original, access)), *packages]:
                 try:
                     if store.locks(key).legal_hold:
-                        store.set_legal_hold(key, False)
+                        log.warning("the object %s of destroyed record %s is under a legal "
+                                    "hold in storage; lift it there to let it go", key,
+                                    found_id)
+                        raise _Held(key)
                     store.delete(key, governance_bypass=True)
                 except ObjectNotFound:
                     pass
-        except StorageError:
+        except (StorageError, _Held):
             log.warning("could not yet remove the objects of destroyed record %s", found_id,
                         exc_info=True)
             continue
@@ -290,5 +328,11 @@ def purge_destroyed(sessions: sessionmaker[Session], store: ObjectStore,
             record = session.get(Record, found_id)
             assert record is not None
             record.original_key, record.access_key = "", None
+            session.execute(update(Transfer).where(Transfer.package_key.in_(packages))
+                            .values(package_key=""))
         purged += 1
     return purged
+
+
+class _Held(Exception):
+    """An object kept by a legal hold set in storage itself."""

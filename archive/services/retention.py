@@ -7,7 +7,8 @@ disposition, :mod:`archive.services.disposition`). The due date is 1 January of 
 after the document date plus the period; a permanent (永久) record has none.
 
 Public surface: :func:`due_date`, :func:`period_for`, :func:`list_schedule`,
-:func:`edit_schedule`, :func:`protect_original`, :func:`protect_record`, ``PERIODS``.
+:func:`edit_schedule`, :func:`require_company_wide`, :func:`protect_original`,
+:func:`protect_record`, ``PERIODS``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Record, RetentionSchedule, utcnow
-from archive.errors import InvalidInput, NotFound
+from archive.db.models import Record, RetentionSchedule, Unit, utcnow
+from archive.errors import InvalidInput, NotFound, PermissionDenied
+from archive.services.access import Actor, units_for
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES, RETENTION_CODES, RETENTION_YEARS
 from storage import ObjectStore, StorageError
@@ -47,6 +49,15 @@ def period_for(session: Session, doc_type: str) -> str:
 
 def list_schedule(session: Session) -> list[RetentionSchedule]:
     return list(session.scalars(select(RetentionSchedule).order_by(RetentionSchedule.doc_type)))
+
+
+def require_company_wide(session: Session, actor: Actor, action: str) -> None:
+    """Refuse (403) unless the actor holds ``action`` over the root unit: the schedule
+    applies to every unit, so a station's archivist may read it, not change it."""
+    root = session.scalar(select(Unit.path).where(Unit.parent_id.is_(None)))
+    if root is None or root not in units_for(actor, action):
+        raise PermissionDenied(f"the retention schedule is company-wide: {actor.username} "
+                               "needs the right over the root unit to change it")
 
 
 def edit_schedule(session: Session, *, trail: Trail, username: str, doc_type: str,

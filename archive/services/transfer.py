@@ -15,14 +15,15 @@ filing, so a corrupted object is never handed over. The zip is kept in object st
 records the result, which closes the handover.
 
 Public surface: :func:`export`, :func:`record_receipt`, :func:`check_package`,
-:func:`get_transfer`, :func:`open_package`, :func:`list_transfers`, :func:`copy_package`,
-:func:`transferred_ids`, :class:`PackageCheck`, ``CATALOGUE_FIELDS``.
+:func:`forget_package`, :func:`get_transfer`, :func:`open_package`, :func:`list_transfers`,
+:func:`copy_package`, :func:`transferred_ids`, :class:`PackageCheck`, ``CATALOGUE_FIELDS``.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import mimetypes
 import tempfile
 import zipfile
@@ -35,11 +36,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db.models import Record, Transfer
-from archive.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, PermissionDenied
-from archive.services.access import Actor, clearance_allows, in_units, require_unit, units_for
+from archive.errors import BackendUnavailable, Conflict, Gone, InvalidInput, NotFound
+from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.filing import get_dossier
-from archive.services.records import get_record
+from archive.services.records import get_record, record_target
 from storage import HashingReader, ObjectStore, StorageError
+
+log = logging.getLogger(__name__)
 
 MAX_ITEMS = 2000
 CATALOGUE_FIELDS = (
@@ -68,21 +71,18 @@ def _records(session: Session, actor: Actor, record_ids: list[str] | None,
         records = [get_record(session, actor=actor, record_id=r, action="transfer:create")
                    for r in unique]
     for record in records:
-        _require_clearance(actor, record)
+        # A package carries content: each record as if the actor read it (unit, clearance).
+        require_unit(actor, record.dossier.unit.path, f"record {record.id}", "record:content",
+                     record_target(record))
         if record.destroyed_at is not None:
             raise Conflict(f"record {record.id} was destroyed and cannot be transferred")
         if record.status != "indexed":
             raise Conflict(f"record {record.id} is still being read (status {record.status})")
     if not records:
         raise InvalidInput("nothing to transfer: the dossier holds no records")
+    if len({r.dossier.unit.path for r in records}) > 1:
+        raise InvalidInput("a transfer holds the records of one unit; make one per unit")
     return records
-
-
-def _require_clearance(actor: Actor, record: Record) -> None:
-    """A package carries content: each record's level must be within the clearance."""
-    if not clearance_allows(actor, record.security_level):
-        raise PermissionDenied(f"record {record.id} is {record.security_level}, above the "
-                               f"clearance of {actor.username}")
 
 
 def _suffix(record: Record) -> str:
@@ -188,6 +188,15 @@ def export(session: Session, *, actor: Actor, store: ObjectStore, receiver: str,
     return transfer
 
 
+def forget_package(store: ObjectStore, key: str) -> None:
+    """Remove a package whose transfer was not recorded (best effort, logged)."""
+    try:
+        store.delete(key)
+    except StorageError:
+        log.warning("could not remove the unrecorded package %s; remove it by hand", key,
+                    exc_info=True)
+
+
 def get_transfer(session: Session, *, actor: Actor, transfer_id: str,
                  action: str = "transfer:read") -> Transfer:
     transfer = session.get(Transfer, transfer_id)
@@ -198,12 +207,16 @@ def get_transfer(session: Session, *, actor: Actor, transfer_id: str,
 
 
 def open_package(session: Session, *, actor: Actor, transfer_id: str) -> Transfer:
-    """The transfer whose package the actor may download: its records' content must be
-    within their clearance, as if they read each one."""
+    """The transfer whose package the actor may download: each of its records' content as
+    if they read it (unit and clearance); gone once one of them was destroyed."""
     transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
     for record in session.scalars(select(Record).where(
             Record.id.in_(transferred_ids(transfer)))):
-        _require_clearance(actor, record)
+        require_unit(actor, record.dossier.unit.path, f"record {record.id}", "record:content",
+                     record_target(record))
+    if not transfer.package_key:
+        raise Gone(f"the package of transfer {transfer_id} was removed: a record in it was "
+                   "destroyed")
     return transfer
 
 
@@ -240,8 +253,11 @@ def check_package(path: Path) -> PackageCheck:
     with tempfile.TemporaryDirectory() as tmp:
         folder = path
         if path.is_file():
-            with zipfile.ZipFile(path) as archive:
-                _safe_extract(archive, Path(tmp))
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    _safe_extract(archive, Path(tmp))
+            except (zipfile.BadZipFile, InvalidInput) as exc:
+                return PackageCheck(False, f"not a readable package: {exc}")
             tops = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(tops) != 1:
                 return PackageCheck(False, "the zip does not hold exactly one bag folder")

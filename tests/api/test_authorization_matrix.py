@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from archive.db.models import (
     BorrowRequest,
@@ -206,9 +206,12 @@ ROUTES += [
               f"/api/v1/reminders/{w['reminder'](h)}/read", headers=h)),
     Route("GET", "/api/v1/retention/schedules", "retention:read", False, False, 200,
           lambda c, h, w, lv, lent: c.get("/api/v1/retention/schedules", headers=h)),
+    # The schedule is company-wide: only a role over the root unit edits it, and no matrix
+    # user sits there (test_disposition walks the edit).
     Route("PUT", "/api/v1/retention/schedules/{doc_type}", "retention:edit", False, False, 200,
           lambda c, h, w, lv, lent: c.put("/api/v1/retention/schedules/其他", headers=h,
-                                          json={"period": "D10", "reason": "矩阵"})),
+                                          json={"period": "D10", "reason": "矩阵"}),
+          expect=lambda role, place: 403),
     Route("GET", "/api/v1/disposition/due", "disposition:read", False, False, 200,
           lambda c, h, w, lv, lent: c.get("/api/v1/disposition/due", headers=h)),
     Route("GET", "/api/v1/disposition/proposals", "disposition:read", False, False, 200,
@@ -336,8 +339,11 @@ def world(client, settings) -> Iterator[dict]:
             return item.id
 
     def paper() -> str:
-        """An approved paper loan waiting to be handed out."""
+        """An approved paper loan waiting to be handed out (the last one came back)."""
         with sessions.begin() as session:
+            session.execute(update(BorrowRequest).where(
+                BorrowRequest.kind == "physical", BorrowRequest.checked_out_at.is_not(None))
+                .values(status="returned"))
             requester = session.scalar(select(User.id).where(User.username == "target"))
             request = BorrowRequest(requester_id=requester, dossier_id=dossiers[False],
                                     record_id=None, kind="physical", purpose="matrix", days=7,

@@ -259,20 +259,35 @@ def test_loans_are_renewed_twice_at_most(client, restricted) -> None:
     request = _ask(client, clerk, record_id=record, days=7)
     client.post(f"/api/v1/borrow-requests/{request['id']}/approve", headers=archivist)
     client.app.state.clock.advance(timedelta(days=6))
-    renewed = client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
-                          json={"days": 7})
+    # An electronic loan's access is the archivist's to extend, not the borrower's.
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
+                       json={"days": 7}).status_code == 404
+    renewed = client.post(f"/api/v1/borrow-requests/{request['id']}/renew",
+                          headers=archivist, json={"days": 7})
     assert renewed.status_code == 200, renewed.text
     assert renewed.json()["renewals"] == 1
     client.app.state.clock.advance(timedelta(days=4))  # past the first end: still open
     assert _content(client, clerk, record) == 200
-    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
+    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=archivist,
                        json={"days": 0}).status_code == 422
     assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=archivist,
                        json={"days": 3}).status_code == 200
-    third = client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=clerk,
+    third = client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=archivist,
                         json={"days": 3})
     assert third.status_code == 409 and "renewed 2 times" in third.json()["detail"]
     client.app.state.clock.advance(timedelta(days=7))  # 6 + 4 + 7 = 17 > 7 + 7 + 3
     assert _content(client, clerk, record) == 403
-    assert client.post(f"/api/v1/borrow-requests/{request['id']}/renew", headers=archivist,
-                       json={"days": 3}).status_code == 409  # expired: ask again
+
+    # A paper loan: its borrower renews before the due date; one original goes out once.
+    paper = _ask(client, clerk, dossier_id=restricted["dossier"], kind="physical", days=5)
+    client.post(f"/api/v1/borrow-requests/{paper['id']}/approve", headers=archivist)
+    client.post(f"/api/v1/borrow-requests/{paper['id']}/checkout", headers=archivist)
+    again = _ask(client, clerk, record_id=record, kind="physical", days=5)
+    client.post(f"/api/v1/borrow-requests/{again['id']}/approve", headers=archivist)
+    taken = client.post(f"/api/v1/borrow-requests/{again['id']}/checkout", headers=archivist)
+    assert taken.status_code == 409 and "is out with clerk" in taken.json()["detail"]
+    longer = client.post(f"/api/v1/borrow-requests/{paper['id']}/renew", headers=clerk,
+                         json={"days": 10})
+    assert longer.status_code == 200, longer.text
+    assert _as_time(longer.json()["ends_at"]) - _as_time(longer.json()["checked_out_at"]) == \
+        timedelta(days=15)

@@ -85,15 +85,20 @@ def _found(client, headers, q: str) -> list[str]:
 
 
 def test_the_schedule_is_seeded_and_every_edit_audited(client, db) -> None:
-    archivist, clerk = login(client, "archivist"), login(client, "clerk")
+    with db.begin() as session:
+        add_user(session, username="archivist_root", password=PASSWORD, role="archivist",
+                 unit_code="root", clearance="受限")
+    clerk, station = login(client, "clerk"), login(client, "archivist")
+    archivist = login(client, "archivist_root")  # the schedule is the company's
     lines = {line["doc_type"]: line for line in
              client.get("/api/v1/retention/schedules", headers=archivist).json()}
     assert lines["供用电合同"]["period"] == "Y" and lines["供用电合同"]["years"] is None
     assert lines["计量装置装拆表工作单"]["period_label"] == "30年"
     assert lines["缴费银行委托书"]["years"] == 10
     assert all(line["reason"] for line in lines.values())
-    assert client.put("/api/v1/retention/schedules/其他", headers=clerk,
-                      json={"period": "D30", "reason": "x"}).status_code == 403
+    for someone in (clerk, station):
+        assert client.put("/api/v1/retention/schedules/其他", headers=someone,
+                          json={"period": "D30", "reason": "x"}).status_code == 403
     assert client.put("/api/v1/retention/schedules/其他", headers=archivist,
                       json={"period": "D99", "reason": "x"}).status_code == 422
     assert client.put("/api/v1/retention/schedules/其他", headers=archivist,
@@ -101,7 +106,7 @@ def test_the_schedule_is_seeded_and_every_edit_audited(client, db) -> None:
     edited = client.put("/api/v1/retention/schedules/其他", headers=archivist,
                         json={"period": "D30", "reason": "杂项材料多涉及产权，延长至30年"})
     assert edited.status_code == 200, edited.text
-    assert edited.json()["updated_by"] == "archivist"
+    assert edited.json()["updated_by"] == "archivist_root"
     with db() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention:edit")
                                 ).one()
@@ -134,6 +139,9 @@ def test_due_records_are_destroyed_by_two_archivists_leaving_only_the_register(
     assert [(r["record_id"], r["retain_until"], r["holds"]) for r in queue] == [
         (record_id, "2046-01-01", [])]
 
+    handed = client.post("/api/v1/transfers", headers=first, json={
+        "receiver": "杭州市档案馆", "record_ids": [record_id]})
+    assert handed.status_code == 201, handed.text
     proposal = _propose(client, first, record_id)
     assert proposal.status_code == 201, proposal.text
     proposal = proposal.json()
@@ -184,6 +192,10 @@ def test_due_records_are_destroyed_by_two_archivists_leaving_only_the_register(
         assert client.get(f"/api/v1/records/{record_id}/{part}",
                           headers=first).status_code == 410
     assert _found(client, first, "封印号") == []
+    # the transfer package that carried it went with it
+    assert client.get(f"/api/v1/transfers/{handed.json()['id']}/package",
+                      headers=first).status_code == 410
+    assert not store.exists(f"transfers/{handed.json()['id']}.zip")
     assert client.get(f"/api/v1/records/{record_id}", headers=first).json()["status"] == \
         "destroyed"
     assert client.get("/api/v1/disposition/due", headers=first).json() == []
