@@ -221,30 +221,43 @@ def reindex(
 
 @app.command()
 def verify() -> None:
-    """Check every original against its sha256, and the audit chain against its anchors."""
+    """Check every original against its sha256, and the audit chain against its anchors.
+    An intact original that storage does not keep (WORM) gets its lock now: originals filed
+    before retention existed, or whose lock failed when they were filed."""
+    from datetime import UTC, datetime
+
     from rich.progress import Progress
     from sqlalchemy import select
 
     from archive.db.models import Record
+    from archive.services.retention import protect_original
     from storage import StorageError, make_store, verify_object
 
     store = make_store(get_settings().storage)
-    bad = 0
+    bad = locked = 0
+    today = datetime.now(UTC).date()
     with _sessions()() as session:
-        rows = session.execute(select(Record.id, Record.original_key, Record.sha256)
-                               .where(Record.destroyed_at.is_(None))).all()
+        records = list(session.scalars(select(Record).where(Record.destroyed_at.is_(None))))
     with Progress(console=console) as progress:
-        task = progress.add_task("核验 verifying originals", total=len(rows))
-        for record_id, key, sha256 in rows:
+        task = progress.add_task("核验 verifying originals", total=len(records))
+        for record in records:
             try:
-                info = verify_object(store, key)
-                if info.sha256 != sha256:
-                    raise StorageError(f"recorded {sha256}, stored {info.sha256}")
+                info = verify_object(store, record.original_key)
+                if info.sha256 != record.sha256:
+                    raise StorageError(f"recorded {record.sha256}, stored {info.sha256}")
+                locks = store.locks(record.original_key)
+                due = record.retain_until
+                if (not locks.legal_hold and locks.retain_until is None
+                        and (due is None or due > today)):
+                    protect_original(store, record)
+                    locked += 1
             except StorageError as exc:
                 bad += 1
-                console.print(f"[red]record {record_id}[/red]: {exc}")
+                console.print(f"[red]record {record.id}[/red]: {exc}")
             progress.advance(task)
-    console.print(f"{len(rows) - bad} of {len(rows)} originals intact")
+    console.print(f"{len(records) - bad} of {len(records)} originals intact")
+    if locked:
+        console.print(f"{locked} originals were not locked in storage and are now (WORM)")
     from archive.services.audit import anchor, read_anchors
     from archive.services.audit import verify as verify_chain
 

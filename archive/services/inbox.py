@@ -24,7 +24,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Customer, InboxItem, Job, Record, Unit, User, utcnow
+from archive.db.models import Customer, InboxItem, Job, Record, Unit, User
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.services.access import SECURITY_LEVELS, Actor, in_units, require_unit, units_for
 from archive.services.accounts import actor_for
@@ -33,7 +33,7 @@ from archive.services.catalogue import DOC_TYPE_CATEGORIES, DOC_TYPES
 from archive.services.filing import dossier_for
 from archive.services.indexing import enqueue
 from archive.services.records import forget_original, page_rows, receive_original
-from archive.services.retention import due_date, period_for
+from archive.services.retention import due_date, filing_date, period_for
 from archive.settings import ArchiveNumberSettings
 from ingest import IngestSettings
 from ingest.pipeline import PageText
@@ -156,7 +156,7 @@ def file_item(
     record = Record(
         dossier_id=dossier.id, doc_type=doc_type, title=title.strip()[:500], doc_date=doc_date,
         security_level=security_level, retention_period=period,
-        retain_until=due_date(period, doc_date, utcnow().date()), status="indexed",
+        retain_until=due_date(period, doc_date, filing_date()), status="indexed",
         page_count=len(pages), sha256=item.sha256, size=item.size, media_type=item.media_type,
         original_key=item.original_key, access_key=item.access_key,
         original_filename=item.original_filename, created_by=item.created_by)

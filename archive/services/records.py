@@ -25,7 +25,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import InboxItem, Job, Page, Record, utcnow
+from archive.db.models import InboxItem, Job, Page, Record
 from archive.errors import (
     BackendUnavailable,
     DuplicateRecord,
@@ -38,7 +38,7 @@ from archive.services.access import SECURITY_LEVELS, Actor, require_unit
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
-from archive.services.retention import due_date, period_for, protect_original
+from archive.services.retention import due_date, filing_date, period_for, protect_original
 from ingest import (
     MEDIA_TYPES,
     CorruptFile,
@@ -175,7 +175,7 @@ def accept_upload(
     received = receive_original(sessions, stream=upload.stream, filename=upload.filename,
                                 store=store, ingest_settings=ingest_settings,
                                 max_bytes=max_bytes, spool_dir=spool_dir)
-    today = utcnow().date()
+    today = filing_date()
     try:
         with sessions.begin() as session:
             period = period_for(session, upload.doc_type)

@@ -8,13 +8,13 @@ after the document date plus the period; a permanent (永久) record has none.
 
 Public surface: :func:`due_date`, :func:`period_for`, :func:`list_schedule`,
 :func:`edit_schedule`, :func:`require_company_wide`, :func:`protect_original`,
-:func:`protect_record`, ``PERIODS``.
+:func:`protect_record`, :func:`filing_date`, ``PERIODS``, ``CHINA``.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,14 @@ from storage import ObjectStore, StorageError
 log = logging.getLogger(__name__)
 
 PERIODS = tuple(RETENTION_CODES)  # Y, D30, D10
+# Dates of the archive's year are China's (UTC+8 all year, no summer time): a document
+# without a date, filed at 07:00 on 1 January in Hangzhou, belongs to the new year.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def filing_date() -> date:
+    """Today in China: the year a document without its own date is counted from."""
+    return datetime.now(CHINA).date()
 MAX_REASON = 1000
 
 

@@ -201,6 +201,15 @@ def test_verify_finds_a_damaged_original(data_dir) -> None:
                   account="3300000001", category="业扩报装", doc_type="用电申请书", title="t",
                   doc_date=None)
     engine.dispose()
+    # An original stored before retention existed: verify locks it (永久: a legal hold).
+    [key] = list(store.keys("originals/"))
+    store.set_legal_hold(key, False)
+    first = run("verify")
+    assert first.exit_code == 0, first.output
+    assert "1 of 1 originals intact" in first.output and "1 originals were not locked" in \
+        first.output
+    assert store.locks(key).legal_hold
+    assert "not locked" not in run("verify").output
     stored = next((data_dir / "objects" / "data").rglob("*"))
     while stored.is_dir():
         stored = next(stored.iterdir())

@@ -56,3 +56,21 @@ def test_highlights_keep_the_page_as_written() -> None:
     found = highlight_pages(pages, parse_query("no.a2331 窃电"))
     assert [(h.page, h.text) for h in found] == [
         (1, "表號：<em>ＮＯ</em>．<em>Ａ２３３１</em> 用電人<em>竊電</em>")]
+
+
+def test_due_dates_follow_the_document_year_or_the_filing_year_in_china() -> None:
+    from datetime import date
+
+    from archive.services.retention import due_date
+
+    assert due_date("D30", date(2015, 3, 2), date(2026, 11, 23)) == date(2046, 1, 1)
+    assert due_date("D10", date(2015, 12, 31), date(2026, 11, 23)) == date(2026, 1, 1)
+    assert due_date("Y", date(2015, 3, 2), date(2026, 11, 23)) is None
+    # undated: counted from the day it is filed, which is 2027 in Hangzhou at 07:00 on
+    # 1 January even though it is still 2026 in UTC
+    assert due_date("D10", None, date(2027, 1, 1)) == date(2038, 1, 1)
+    from datetime import UTC, datetime, timedelta
+
+    from archive.services.retention import filing_date
+
+    assert filing_date() == (datetime.now(UTC) + timedelta(hours=8)).date()
