@@ -305,7 +305,8 @@ class BorrowRequest(Base):
     kind: Mapped[str] = mapped_column(String(16))  # electronic | physical
     purpose: Mapped[str] = mapped_column(Text)
     days: Mapped[int] = mapped_column(Integer)
-    # pending → approved | rejected; approved → returned
+    # pending → approved | rejected | cancelled; approved → returned (paper not yet
+    # collected: → cancelled)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -20,6 +20,7 @@ from archive.services.borrowing import (
     MAX_DAYS,
     MAX_RENEWALS,
     PURPOSES,
+    cancel_request,
     checkout,
     decide_request,
     list_requests,
@@ -66,8 +67,8 @@ class BorrowPublic(BaseModel):
     purpose: str
     days: int
     purpose_kind: str
-    status: str = Field(description="pending|approved|rejected|returned|expired; paper: "
-                                    "checked_out|overdue")
+    status: str = Field(description="pending|approved|rejected|cancelled|returned|expired; "
+                                    "paper: checked_out|overdue")
     created_at: datetime
     decided_by: str | None
     decided_at: datetime | None
@@ -123,7 +124,7 @@ def create(
 @router.get("", response_model=list[BorrowPublic])
 def index(
     session: SessionDep, trail: TrailDep, clock: ClockDep, actor: CurrentUser,
-    state: Annotated[Literal["pending", "approved", "rejected", "returned"] | None,
+    state: Annotated[Literal["pending", "approved", "rejected", "cancelled", "returned"] | None,
                      Query(alias="status")] = None,
 ) -> list[BorrowPublic]:
     """The caller's own requests and those they may decide, newest first."""
@@ -206,6 +207,20 @@ def stats(
         "date_from": date_from, "date_to": date_to, "total": figures["total"]}))
     session.commit()
     return figures
+
+
+@router.post("/{request_id}/cancel", response_model=BorrowPublic)
+def cancel(
+    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
+) -> BorrowPublic:
+    """Withdraw a pending request, or a paper loan approved but never collected: the
+    requester, or an archivist of the owning unit."""
+    request = cancel_request(session, actor=actor, request_id=request_id, now=clock.now())
+    trail.record(session, Event("borrow:cancel", "borrow", request_id,
+                                details=_details(request)))
+    session.commit()
+    return borrow_public(request, clock.now())
 
 
 @router.post("/{request_id}/checkout", response_model=BorrowPublic)

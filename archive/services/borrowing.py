@@ -15,7 +15,7 @@ Usage statistics (利用统计) count requests by unit, month, record type, purp
 with the share of paper loans returned late or still out past their date.
 
 Public surface: :func:`request_borrow`, :func:`decide_request`, :func:`return_loan`,
-:func:`checkout`, :func:`renew`, :func:`overdue_loans`, :func:`remind`,
+:func:`cancel_request`, :func:`checkout`, :func:`renew`, :func:`overdue_loans`, :func:`remind`,
 :func:`reminders_for`, :func:`usage_statistics`, :func:`list_requests`,
 :func:`request_state`, ``KINDS``, ``PURPOSES``, ``MAX_DAYS``, ``MAX_RENEWALS``.
 """
@@ -145,6 +145,26 @@ def _open_loan(session: Session, request: BorrowRequest, now: datetime) -> None:
     session.add(PolicyRule(ptype="p2", v0=request.requester.username, v1=pattern,
                            v2=grant_time(request.ends_at), v3=request.id))
     bump_version(session)
+
+
+def cancel_request(session: Session, *, actor: Actor, request_id: str, now: datetime
+                   ) -> BorrowRequest:
+    """Withdraw a request not yet in use: pending, or a paper loan approved but never
+    collected. By the requester, or an archivist of the owning unit."""
+    request = _get(session, request_id)
+    if request.requester_id != actor.user_id:
+        require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
+                     "borrow:decide", Target(key=borrow_key(request.dossier_id,
+                                                             request.record_id)))
+    uncollected = (request.status == "approved" and request.kind == "physical"
+                   and request.checked_out_at is None)
+    if request.status != "pending" and not uncollected:
+        raise Conflict(f"borrow request {request_id} is {request_state(request, now)}; only a "
+                       "pending request or an uncollected paper loan is cancelled")
+    request.status = "cancelled"
+    request.returned_at = now
+    session.flush()
+    return request
 
 
 def return_loan(

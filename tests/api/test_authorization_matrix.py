@@ -187,6 +187,12 @@ ROUTES += [
           lambda c, h, w, lv, lent: c.get("/api/v1/borrow-requests/overdue", headers=h)),
     Route("GET", "/api/v1/borrow-requests/stats", "borrow:stats", False, False, 200,
           lambda c, h, w, lv, lent: c.get("/api/v1/borrow-requests/stats", headers=h)),
+    # Cancelling someone else's request: archivists of the owning unit only.
+    Route("POST", "/api/v1/borrow-requests/{request_id}/cancel", "borrow:request", True, False,
+          200, lambda c, h, w, lv, lent: c.post(
+              f"/api/v1/borrow-requests/{w['pending']()}/cancel", headers=h),
+          expect=lambda role, place: 403 if not role_may(role, "borrow:request") else
+          404 if not role_may(role, "borrow:decide") or place == "other" else 200),
     Route("POST", "/api/v1/borrow-requests/{request_id}/checkout", "borrow:decide", True,
           False, 200, lambda c, h, w, lv, lent: c.post(
               f"/api/v1/borrow-requests/{w['paper']()}/checkout", headers=h)),

@@ -201,6 +201,13 @@ def test_paper_loan_checked_out_overdue_reminded_and_returned(client, restricted
     assert _content(client, clerk, restricted["record"]) == 403  # paper opens no screen
     assert client.post(f"/api/v1/borrow-requests/{request['id']}/return",
                        headers=archivist).status_code == 409  # never handed out
+    # An approved paper loan nobody collects can be withdrawn; this one is collected.
+    idle = _ask(client, clerk, dossier_id=dossier, kind="physical")
+    client.post(f"/api/v1/borrow-requests/{idle['id']}/approve", headers=archivist)
+    withdrawn = client.post(f"/api/v1/borrow-requests/{idle['id']}/cancel", headers=clerk)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "cancelled"
+    assert client.post(f"/api/v1/borrow-requests/{idle['id']}/checkout",
+                       headers=archivist).status_code == 409
     assert client.post(f"/api/v1/borrow-requests/{request['id']}/checkout",
                        headers=clerk).status_code == 403
 
@@ -244,12 +251,13 @@ def test_paper_loan_checked_out_overdue_reminded_and_returned(client, restricted
     assert client.get("/api/v1/borrow-requests/overdue", headers=archivist).json() == []
 
     stats = client.get("/api/v1/borrow-requests/stats", headers=archivist).json()
-    assert stats["total"] == 1 and stats["by_purpose"] == {"法律诉讼": 1}
-    assert stats["by_kind"] == {"physical": 1} and stats["by_unit"] == {"xh": 1}
-    assert stats["by_doc_type"] == {"安全用电检查记录": 1}
+    assert stats["total"] == 2 and stats["by_purpose"] == {"其他": 1, "法律诉讼": 1}
+    assert stats["by_kind"] == {"physical": 2} and stats["by_unit"] == {"xh": 2}
+    assert stats["by_doc_type"] == {"安全用电检查记录": 1, "整卷": 1}
+    assert stats["by_status"] == {"cancelled": 1, "returned": 1}
     assert stats["paper_loans"] == 1 and stats["overdue_rate"] == 1.0
     month = client.app.state.clock.now().strftime("%Y-%m")
-    assert sum(stats["by_month"].values()) == 1 and month >= min(stats["by_month"])
+    assert sum(stats["by_month"].values()) == 2 and month >= min(stats["by_month"])
     assert client.get("/api/v1/borrow-requests/stats", headers=clerk).status_code == 403
 
 
