@@ -249,6 +249,13 @@ def decide(session: Session, *, actor: Actor, proposal_id: str, approve: bool, n
         return proposal
     _refuse_if_held(session, record, "destruction")
     _refuse_unless_due(record, now.date())
+    out = session.scalar(select(BorrowRequest.id).where(
+        BorrowRequest.kind == "physical", BorrowRequest.status == "approved",
+        BorrowRequest.checked_out_at.is_not(None), BorrowRequest.dossier_id == record.dossier_id,
+        or_(BorrowRequest.record_id.is_(None), BorrowRequest.record_id == record.id)))
+    if out is not None:
+        raise Conflict(f"the paper original of record {record.id} is out on loan (borrow "
+                       f"request {out}); destroy it once it is back")
     _destroy(session, proposal, now)
     proposal.status = "approved"
     session.flush()
@@ -268,12 +275,17 @@ def _destroy(session: Session, proposal: DispositionProposal, now: datetime) -> 
         approved_by=proposal.decided_by.username if proposal.decided_by else "",
         reason=proposal.reason, destroyed_at=now, unit_path=dossier.unit.path))
     session.execute(delete(Page).where(Page.record_id == record.id))
-    # Loans of this record alone end with it (a dossier's loan goes on for the others).
+    # Loans of this record alone end with it (a dossier's loan goes on for the others):
+    # their grants go, running loans are returned and waiting requests cancelled.
     loans = list(session.scalars(select(BorrowRequest.id).where(
         BorrowRequest.record_id == record.id)))
     if loans and session.execute(delete(PolicyRule).where(
             PolicyRule.ptype == "p2", PolicyRule.v3.in_(loans))).rowcount:
         bump_version(session)
+    for state, ended in (("approved", "returned"), ("pending", "cancelled")):
+        session.execute(update(BorrowRequest).where(
+            BorrowRequest.record_id == record.id, BorrowRequest.status == state)
+            .values(status=ended, returned_at=now))
     # the inbox item it was filed from held its text and objects too
     session.execute(update(InboxItem).where(InboxItem.record_id == record.id)
                     .values(pages=None, access_key=None, original_key=""))

@@ -258,9 +258,24 @@ def test_a_legal_hold_blocks_destruction_and_deletion_until_released(
                          ).status_code == 200
     assert client.delete(f"/api/v1/dossiers/{dossier_id}/hold", headers=second
                          ).status_code == 404
+    # Nor is a record destroyed while its paper original is out on loan.
+    loan = client.post("/api/v1/borrow-requests", headers=clerk, json={
+        "record_id": record_id, "purpose": "核对表计读数", "days": 7, "kind": "physical"}).json()
+    client.post(f"/api/v1/borrow-requests/{loan['id']}/approve", headers=second)
+    client.post(f"/api/v1/borrow-requests/{loan['id']}/checkout", headers=second)
+    out = client.post(f"/api/v1/disposition/{asked.json()['id']}/approve", headers=second)
+    assert out.status_code == 409 and "out on loan" in out.json()["detail"]
+    client.post(f"/api/v1/borrow-requests/{loan['id']}/return", headers=second)
+    waiting = client.post("/api/v1/borrow-requests", headers=clerk, json={
+        "record_id": record_id, "purpose": "再次核对", "days": 3}).json()
     done = client.post(f"/api/v1/disposition/{asked.json()['id']}/approve", headers=second)
     assert done.status_code == 200, done.text
     assert client.get(f"/api/v1/records/{record_id}/content", headers=first).status_code == 410
+    mine = {r["id"]: r["status"] for r in
+            client.get("/api/v1/borrow-requests", headers=clerk).json()}
+    assert mine == {loan["id"]: "returned", waiting["id"]: "cancelled"}
+    assert client.post("/api/v1/borrow-requests", headers=clerk, json={
+        "record_id": record_id, "purpose": "x", "days": 3}).status_code == 410
 
 
 @pytest.mark.integration
