@@ -97,7 +97,7 @@ def _open_for_content(
     return record
 
 
-def _stream(store: ObjectStore, key: str, media_type: str, size: int, filename: str,
+def stream_object(store: ObjectStore, key: str, media_type: str, size: int, filename: str,
             etag: str) -> StreamingResponse:
     stream = open_object(store, key)
 
@@ -123,7 +123,7 @@ def content(
 ) -> StreamingResponse:
     """The original bytes, exactly as filed."""
     record = _open_for_content(session, actor, trail, record_id, "record:content")
-    return _stream(store, record.original_key, record.media_type, record.size,
+    return stream_object(store, record.original_key, record.media_type, record.size,
                    record.original_filename or record.id, record.sha256)
 
 
@@ -139,10 +139,10 @@ def access_copy(
     stem = Path(record.original_filename or record.id).stem
     if record.access_key is not None:
         info = stat_object(store, record.access_key)
-        return _stream(store, record.access_key, "application/pdf", info.size,
+        return stream_object(store, record.access_key, "application/pdf", info.size,
                        f"{stem}.searchable.pdf", info.sha256 or record.sha256)
     if record.status == "indexed" and record.media_type == "application/pdf":
-        return _stream(store, record.original_key, record.media_type, record.size,
+        return stream_object(store, record.original_key, record.media_type, record.size,
                        f"{stem}.pdf", record.sha256)
     raise Conflict(f"record {record_id} has no access copy yet (status {record.status})")
 

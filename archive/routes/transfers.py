@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from archive.db.models import Transfer
 from archive.deps import ClockDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
+from archive.routes.records import stream_object
 from archive.services.access import Actor
 from archive.services.audit import Event
-from archive.services.records import open_object
 from archive.services.transfer import (
     export,
     forget_package,
@@ -118,19 +118,8 @@ def package(
     transfer = open_package(session, actor=actor, transfer_id=transfer_id)
     trail.record(session, Event("transfer:download", "transfer", transfer_id))
     session.commit()
-    stream = open_object(store, transfer.package_key)
-
-    def body():  # type: ignore[no-untyped-def]
-        try:
-            while chunk := stream.read(1024 * 1024):
-                yield chunk
-        finally:
-            stream.close()
-
-    return StreamingResponse(body(), media_type="application/zip", headers={
-        "Content-Length": str(transfer.package_size),
-        "Content-Disposition": f"attachment; filename=transfer-{transfer.id}.zip",
-        "ETag": f'"{transfer.package_sha256}"'})
+    return stream_object(store, transfer.package_key, "application/zip", transfer.package_size,
+                         f"transfer-{transfer.id}.zip", transfer.package_sha256)
 
 
 @router.post("/{transfer_id}/receipt", response_model=TransferPublic)

@@ -15,9 +15,10 @@ Usage statistics (利用统计) count requests by unit, month, record type, purp
 with the share of paper loans returned late or still out past their date.
 
 Public surface: :func:`request_borrow`, :func:`decide_request`, :func:`return_loan`,
-:func:`cancel_request`, :func:`checkout`, :func:`renew`, :func:`overdue_loans`, :func:`remind`,
-:func:`reminders_for`, :func:`usage_statistics`, :func:`list_requests`,
-:func:`request_state`, ``KINDS``, ``PURPOSES``, ``MAX_DAYS``, ``MAX_RENEWALS``.
+:func:`cancel_request`, :func:`checkout`, :func:`paper_out`, :func:`renew`,
+:func:`overdue_loans`, :func:`remind`, :func:`reminders_for`, :func:`usage_statistics`,
+:func:`list_requests`, :func:`request_state`, ``KINDS``, ``PURPOSES``, ``MAX_DAYS``,
+``MAX_RENEWALS``.
 """
 
 from __future__ import annotations
@@ -112,14 +113,22 @@ def _target(request: BorrowRequest) -> Target:
                   requester=request.requester.username)
 
 
+def _require_archivist(actor: Actor, request: BorrowRequest, *, not_own: bool) -> None:
+    """The actor may decide for the request's unit (borrow:decide); with ``not_own`` the
+    policy also refuses the requester themselves."""
+    target = (_target(request) if not_own
+              else Target(key=borrow_key(request.dossier_id, request.record_id)))
+    require_unit(actor, request.dossier.unit.path, f"borrow request {request.id}",
+                 "borrow:decide", target)
+
+
 def decide_request(
     session: Session, *, actor: Actor, request_id: str, approve: bool, note: str,
     now: datetime,
 ) -> BorrowRequest:
     """Approve or reject a pending request; the policy refuses the requester themselves."""
     request = _get(session, request_id)
-    require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
-                 "borrow:decide", _target(request))
+    _require_archivist(actor, request, not_own=True)
     if request.status != "pending":
         raise Conflict(f"borrow request {request_id} is already {request.status}")
     request.status = "approved" if approve else "rejected"
@@ -153,9 +162,7 @@ def cancel_request(session: Session, *, actor: Actor, request_id: str, now: date
     collected. By the requester, or an archivist of the owning unit."""
     request = _get(session, request_id)
     if request.requester_id != actor.user_id:
-        require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
-                     "borrow:decide", Target(key=borrow_key(request.dossier_id,
-                                                             request.record_id)))
+        _require_archivist(actor, request, not_own=False)
     uncollected = (request.status == "approved" and request.kind == "physical"
                    and request.checked_out_at is None)
     if request.status != "pending" and not uncollected:
@@ -174,9 +181,7 @@ def return_loan(
     request = _get(session, request_id)
     # Paper comes back into the archivist's hands; a borrower ends an electronic loan.
     if request.requester_id != actor.user_id or request.kind == "physical":
-        require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
-                     "borrow:decide", Target(key=borrow_key(request.dossier_id,
-                                                             request.record_id)))
+        _require_archivist(actor, request, not_own=False)
     if request.status != "approved":
         raise Conflict(f"borrow request {request_id} is {request.status}, not on loan")
     if request.kind == "physical" and request.checked_out_at is None:
@@ -209,13 +214,27 @@ def _location(dossier: Dossier) -> str:
     return " ".join(p for p in parts if p) or dossier.location
 
 
+def paper_out(session: Session, dossier_id: str, record_id: str | None, *,
+              besides: str | None = None) -> BorrowRequest | None:
+    """A paper loan now checked out that holds the original of the record (or of any
+    record of the dossier, when ``record_id`` is None): one of the dossier's, or the
+    record's own; ``besides`` leaves one request out."""
+    query = select(BorrowRequest).where(
+        BorrowRequest.kind == "physical", BorrowRequest.status == "approved",
+        BorrowRequest.checked_out_at.is_not(None), BorrowRequest.dossier_id == dossier_id,
+        or_(BorrowRequest.record_id.is_(None), record_id is None,
+            BorrowRequest.record_id == record_id))
+    if besides is not None:
+        query = query.where(BorrowRequest.id != besides)
+    return session.scalar(query)
+
+
 def checkout(session: Session, *, actor: Actor, request_id: str, now: datetime
              ) -> BorrowRequest:
     """An archivist of the owning unit hands the paper original out (出库) to the borrower,
     from its place; the due date is ``days`` from now. Never to themselves."""
     request = _get(session, request_id)
-    require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
-                 "borrow:decide", _target(request))
+    _require_archivist(actor, request, not_own=True)
     if request.kind != "physical":
         raise Conflict(f"borrow request {request_id} is electronic: nothing to hand out")
     if request.status != "approved" or request.checked_out_at is not None:
@@ -224,12 +243,7 @@ def checkout(session: Session, *, actor: Actor, request_id: str, now: datetime
     # one checkout of a dossier's paper at a time: the next waits here, then sees this one
     session.execute(select(Dossier.id).where(Dossier.id == request.dossier_id)
                     .with_for_update())
-    out = session.scalar(select(BorrowRequest).where(
-        BorrowRequest.id != request.id, BorrowRequest.kind == "physical",
-        BorrowRequest.status == "approved", BorrowRequest.checked_out_at.is_not(None),
-        BorrowRequest.dossier_id == request.dossier_id,
-        or_(BorrowRequest.record_id.is_(None), request.record_id is None,
-            BorrowRequest.record_id == request.record_id)))
+    out = paper_out(session, request.dossier_id, request.record_id, besides=request.id)
     if out is not None:
         raise Conflict(f"the original is out with {out.requester.username} (borrow request "
                        f"{out.id}) until {as_utc(out.ends_at):%Y-%m-%d}" if out.ends_at else
@@ -253,8 +267,7 @@ def renew(session: Session, *, actor: Actor, request_id: str, days: int, now: da
     by_borrower = (request.requester_id == actor.user_id and request.kind == "physical"
                    and state == "checked_out")
     if not by_borrower:
-        require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
-                     "borrow:decide", _target(request))
+        _require_archivist(actor, request, not_own=True)
     if state not in ("approved", "checked_out", "overdue") or request.ends_at is None:
         raise Conflict(f"borrow request {request_id} is {state}, not a loan running now")
     if request.renewals >= MAX_RENEWALS:
@@ -273,10 +286,11 @@ def renew(session: Session, *, actor: Actor, request_id: str, days: int, now: da
     return request
 
 
-def _decidable(actor: Actor):  # type: ignore[no-untyped-def]
+def _decidable(actor: Actor, action: str = "borrow:decide"):  # type: ignore[no-untyped-def]
+    """Requests of the units where the actor may perform ``action``."""
     return (select(BorrowRequest).join(Dossier, Dossier.id == BorrowRequest.dossier_id)
             .join(Unit, Unit.id == Dossier.unit_id)
-            .where(in_units(Unit.path, units_for(actor, "borrow:decide"))))
+            .where(in_units(Unit.path, units_for(actor, action))))
 
 
 def overdue_loans(session: Session, *, actor: Actor, now: datetime) -> list[BorrowRequest]:
@@ -291,8 +305,7 @@ def overdue_loans(session: Session, *, actor: Actor, now: datetime) -> list[Borr
 def remind(session: Session, *, actor: Actor, request_id: str, now: datetime) -> Reminder:
     """An archivist's 催还 notice to the borrower of a loan falling due or overdue."""
     request = _get(session, request_id)
-    require_unit(actor, request.dossier.unit.path, f"borrow request {request_id}",
-                 "borrow:decide", Target(key=borrow_key(request.dossier_id, request.record_id)))
+    _require_archivist(actor, request, not_own=False)
     state = request_state(request, now)
     if state not in ("checked_out", "overdue", "approved") or request.ends_at is None:
         raise Conflict(f"borrow request {request_id} is {state}: nothing to remind of")
@@ -363,9 +376,7 @@ def usage_statistics(session: Session, *, actor: Actor, date_from: date | None,
     """利用统计 over the requests of the actor's units filed in the period: counts by unit,
     month, record type (整卷 for a whole dossier), purpose and kind, approvals, and the
     overdue rate of paper loans (returned late, or out past their date now)."""
-    query = (select(BorrowRequest).join(Dossier, Dossier.id == BorrowRequest.dossier_id)
-             .join(Unit, Unit.id == Dossier.unit_id)
-             .where(in_units(Unit.path, units_for(actor, "borrow:stats")))
+    query = (_decidable(actor, "borrow:stats")
              .outerjoin(Record, Record.id == BorrowRequest.record_id)
              .add_columns(Unit.code, Record.doc_type))
     if date_from is not None:

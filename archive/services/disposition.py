@@ -46,6 +46,7 @@ from archive.db.models import (
 )
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
+from archive.services.borrowing import paper_out
 from archive.services.filing import get_customer, get_dossier
 from archive.services.indexing import enqueue
 from archive.services.policy import bump_version
@@ -249,13 +250,10 @@ def decide(session: Session, *, actor: Actor, proposal_id: str, approve: bool, n
         return proposal
     _refuse_if_held(session, record, "destruction")
     _refuse_unless_due(record, now.date())
-    out = session.scalar(select(BorrowRequest.id).where(
-        BorrowRequest.kind == "physical", BorrowRequest.status == "approved",
-        BorrowRequest.checked_out_at.is_not(None), BorrowRequest.dossier_id == record.dossier_id,
-        or_(BorrowRequest.record_id.is_(None), BorrowRequest.record_id == record.id)))
+    out = paper_out(session, record.dossier_id, record.id)
     if out is not None:
         raise Conflict(f"the paper original of record {record.id} is out on loan (borrow "
-                       f"request {out}); destroy it once it is back")
+                       f"request {out.id}); destroy it once it is back")
     _destroy(session, proposal, now)
     proposal.status = "approved"
     session.flush()
@@ -321,20 +319,14 @@ def purge_destroyed(sessions: sessionmaker[Session], store: ObjectStore,
         with sessions() as session:
             packages = list(session.scalars(select(Transfer.package_key).where(
                 Transfer.items.contains(f'"{found_id}"'), Transfer.package_key != "")))
+        keys = [*filter(None, (original, access)), *packages]
         try:
-            for key in [*filter(None, (original, access)), *packages]:
-                try:
-                    if store.locks(key).legal_hold:
-                        log.warning("the object %s of destroyed record %s is under a legal "
-                                    "hold in storage; lift it there to let it go", key,
-                                    found_id)
-                        raise _Held(key)
-                    store.delete(key, governance_bypass=True)
-                except ObjectNotFound:
-                    pass
-        except (StorageError, _Held):
+            removed = all(_remove(store, key, found_id) for key in keys)
+        except StorageError:
             log.warning("could not yet remove the objects of destroyed record %s", found_id,
                         exc_info=True)
+            continue
+        if not removed:
             continue
         with sessions.begin() as session:
             record = session.get(Record, found_id)
@@ -346,5 +338,15 @@ def purge_destroyed(sessions: sessionmaker[Session], store: ObjectStore,
     return purged
 
 
-class _Held(Exception):
-    """An object kept by a legal hold set in storage itself."""
+def _remove(store: ObjectStore, key: str, record_id: str) -> bool:
+    """Delete one object of a destroyed record; False (and reported) while a legal hold
+    set in storage itself keeps it."""
+    try:
+        if store.locks(key).legal_hold:
+            log.warning("the object %s of destroyed record %s is under a legal hold in "
+                        "storage; lift it there to let it go", key, record_id)
+            return False
+        store.delete(key, governance_bypass=True)
+    except ObjectNotFound:
+        pass
+    return True

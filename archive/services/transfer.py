@@ -16,7 +16,7 @@ records the result, which closes the handover.
 
 Public surface: :func:`export`, :func:`record_receipt`, :func:`check_package`,
 :func:`forget_package`, :func:`get_transfer`, :func:`open_package`, :func:`list_transfers`,
-:func:`copy_package`, :func:`transferred_ids`, :class:`PackageCheck`, ``CATALOGUE_FIELDS``.
+:func:`transferred_ids`, :class:`PackageCheck`, ``CATALOGUE_FIELDS``.
 """
 
 from __future__ import annotations
@@ -286,9 +286,3 @@ def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
 
 def transferred_ids(transfer: Transfer) -> list[str]:
     return list(json.loads(transfer.items))
-
-
-def copy_package(store: ObjectStore, transfer: Transfer, target: Path) -> Path:
-    """Write the stored package to ``target`` (the CLI's download)."""
-    _copy(store, transfer.package_key, target, transfer.package_sha256)
-    return target
