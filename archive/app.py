@@ -40,7 +40,7 @@ from archive.routes import (
 from archive.services.audit import Anchorer, Event, Trail
 from archive.services.jobs import JobContext, start_workers
 from archive.settings import Settings, get_settings
-from policies import Authorizer
+from policies import CasbinAuthorizer
 from search import make_search
 from storage import make_store
 
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = make_store(settings.storage)
         app.state.search = make_search(settings.search)
         app.state.clock = Clock()
-        app.state.authorizer = Authorizer(engine, clock=app.state.clock.now)
+        app.state.authorizer = CasbinAuthorizer(engine, clock=app.state.clock.now)
         app.state.audit_key = settings.audit.key
         app.state.anchorer = Anchorer(app.state.sessions, app.state.store,
                                       settings.audit.anchor_seconds)
@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.embedded_worker:
             app.state.worker = start_workers(settings, JobContext.of(
                 settings, sessions=app.state.sessions, store=app.state.store,
-                search=app.state.search))
+                search=app.state.search, authorizer=app.state.authorizer))
         try:
             yield
         finally:

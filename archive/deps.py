@@ -9,7 +9,6 @@ caller),
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -80,8 +79,7 @@ def current_user(
     # Once per request: any policy change committed before this request counts.
     state.authorizer.refresh()
     with state.sessions() as session:
-        actor = replace(actor_from_token(session, token, state.settings.auth),
-                        authorizer=state.authorizer)
+        actor = actor_from_token(session, token, state.settings.auth, state.authorizer)
     # Kept for the error handlers, which audit denials on the actor's behalf.
     request.state.actor = actor
     return actor
@@ -104,8 +102,8 @@ TrailDep = Annotated[Trail, Depends(get_trail)]
 def allowed(action: str) -> Callable[..., Actor]:
     """A dependency that yields the current user if their role may perform ``action``."""
 
-    def check(actor: CurrentUser, authorizer: AuthorizerDep) -> Actor:
-        require(authorizer, actor, action)
+    def check(actor: CurrentUser) -> Actor:
+        require(actor, action)
         return actor
 
     check.__name__ = f"allowed_{action.replace(':', '_')}"

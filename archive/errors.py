@@ -8,7 +8,8 @@
     ├── PermissionDenied               403    forbidden
     ├── NotFound                       404    not_found
     ├── Conflict                       409    conflict
-    │   └── DuplicateRecord            409    duplicate_record (carries the existing id)
+    │   ├── DuplicateRecord            409    duplicate_record (the existing id, if in reach)
+    │   └── SeparationOfDuties         409    separation_of_duties (names the invariant)
     └── BackendUnavailable             503    backend_unavailable
 """
 
@@ -78,6 +79,19 @@ class DuplicateRecord(Conflict):
 
     def extra(self) -> dict[str, object]:
         return {"record_id": self.record_id}
+
+
+class SeparationOfDuties(Conflict):
+    """An edit of the policy, a grant or an account that would break 三员分立."""
+
+    code = "separation_of_duties"
+
+    def __init__(self, invariant: str, detail: str) -> None:
+        super().__init__(f"三员分立 separation of duties ({invariant}): {detail}")
+        self.invariant = invariant
+
+    def extra(self) -> dict[str, object]:
+        return {"invariant": self.invariant}
 
 
 class BackendUnavailable(ArchiveError):

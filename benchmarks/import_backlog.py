@@ -75,9 +75,11 @@ def _register_customers(entries: list[dict], *, every: int) -> set[str]:
 
     known = {e["account"] for i, e in enumerate(entries) if (i + 1) % every}
     names = {e["account"]: e["customer_name"] for e in entries if e["account"] in known}
+    from policies import CasbinAuthorizer
+
     engine = make_engine(get_settings().database_url)
     with make_sessionmaker(engine).begin() as session:
-        actor = actor_for(session, "dangan")
+        actor = actor_for(session, "dangan", CasbinAuthorizer(engine))
         for account, name in names.items():
             create_customer(session, actor=actor, account=account, name=name,
                             customer_class="低压", unit="xh")

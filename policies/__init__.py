@@ -1,20 +1,22 @@
-"""Authorisation: the Casbin model and default policy, the enforcer, action and role names.
+"""Authorisation: the Casbin model and default policy, the one decider, action and role names,
+and the separation of duties (三员分立) as invariants over the policy.
 
-Public surface: :class:`Authorizer`, :class:`Subject`, :class:`Target`, :class:`Decision`,
-:func:`borrow_key`, :class:`Action`, :class:`Role`, ``ROLE_LABELS``, ``SECURITY_LEVELS``,
-:func:`unit_reaches`.
+Public surface: :class:`Authorizer` (the protocol), :class:`CasbinAuthorizer`,
+:class:`Subject`, :class:`Target`, :class:`Decision`, :class:`Reach`, :func:`borrow_key`,
+:class:`Action`, :class:`Role`, ``ROLE_LABELS``, ``SECURITY_LEVELS``.
 """
 
 from policies.actions import ROLE_LABELS, Action, Role
-from policies.enforcer import (
+from policies.base import (
     SECURITY_LEVELS,
     Authorizer,
     Decision,
+    Reach,
     Subject,
     Target,
     borrow_key,
-    unit_reaches,
 )
+from policies.enforcer import CasbinAuthorizer
 
-__all__ = ["ROLE_LABELS", "SECURITY_LEVELS", "Action", "Authorizer", "Decision", "Role",
-           "Subject", "Target", "borrow_key", "unit_reaches"]
+__all__ = ["ROLE_LABELS", "SECURITY_LEVELS", "Action", "Authorizer", "CasbinAuthorizer",
+           "Decision", "Reach", "Role", "Subject", "Target", "borrow_key"]

@@ -1,4 +1,7 @@
-"""Action names and roles the policy speaks of (one place, so routes cannot misspell them)."""
+"""Action names and roles the policy speaks of (one place, so routes cannot misspell them).
+
+Public surface: :class:`Role`, :class:`Action`, ``ROLE_LABELS``.
+"""
 
 from enum import StrEnum
 
@@ -25,9 +28,11 @@ class Action(StrEnum):
     CUSTOMER_READ = "customer:read"
     DOSSIER_CREATE = "dossier:create"
     DOSSIER_READ = "dossier:read"
+    DOSSIER_UPDATE = "dossier:update"  # where its paper originals are kept
     RECORD_CREATE = "record:create"
     RECORD_READ = "record:read"  # catalogue metadata
     RECORD_CONTENT = "record:content"  # original bytes, page text, access copy
+    PERSONAL_READ = "personal:read"  # phone, ID and bank numbers unmasked (个人信息)
     JOB_READ = "job:read"
     SEARCH = "search"
     BORROW_REQUEST = "borrow:request"  # ask to borrow; see and return one's own loans
@@ -48,3 +53,4 @@ class Action(StrEnum):
     ACCOUNT_DISABLE = "account:disable"
     ROLE_ASSIGN = "role:assign"
     POLICY_EDIT = "policy:edit"
+    MAINTENANCE = "maintenance:run"  # operations of the system admin (系统维护)

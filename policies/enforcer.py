@@ -2,15 +2,13 @@
 
 Rules live in the metadata database (table ``casbin_rule``, read through the
 casbin-sqlalchemy-adapter) and are edited by the security admin through the API; each edit
-bumps ``policy_version``. :meth:`Authorizer.refresh` reloads the rules when it sees a newer
+bumps ``policy_version``. :meth:`CasbinAuthorizer.refresh` reloads the rules when it sees a newer
 version; the web app calls it once at the start of every request, so every process sees a
 change from its next request on. Without an engine (tests of the model itself) the rules
 come from ``default_policy.csv``, which also seeds the database.
 
-Public surface: :class:`Authorizer` (``decide``, ``borrowed``, ``allows``, ``domains``,
-``refresh``),
-:class:`Subject`, :class:`Target`, :class:`Decision`, :func:`unit_reaches`,
-:func:`default_rules`, :func:`grant_time`, ``SECURITY_LEVELS``.
+Public surface: :class:`CasbinAuthorizer` (the :class:`policies.base.Authorizer`),
+:func:`default_rules`, :func:`grant_time`, :func:`within_clearance`.
 """
 
 from __future__ import annotations
@@ -18,18 +16,23 @@ from __future__ import annotations
 import csv
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 
 import casbin
 from sqlalchemy import Engine, text
 
+from policies.base import (
+    SECURITY_LEVELS,
+    Decision,
+    Reach,
+    Subject,
+    Target,
+    lent_objects,
+)
+
 MODEL_PATH = Path(__file__).with_name("model.conf")
 POLICY_PATH = Path(__file__).with_name("default_policy.csv")
-# 密级: from open to restricted; a clearance reaches its own level and those below.
-SECURITY_LEVELS = ("公开", "内部", "受限")
 
 
 def default_rules(path: Path = POLICY_PATH) -> list[tuple[str, ...]]:
@@ -37,36 +40,6 @@ def default_rules(path: Path = POLICY_PATH) -> list[tuple[str, ...]]:
     with open(path, encoding="utf-8") as f:
         return [tuple(cell.strip() for cell in row) for row in csv.reader(f)
                 if row and not row[0].lstrip().startswith("#")]
-
-
-@dataclass(frozen=True)
-class Subject:
-    """Who asks (``r.sub`` in the model)."""
-
-    name: str
-    clearance: str = SECURITY_LEVELS[0]
-
-
-@dataclass(frozen=True)
-class Target:
-    """What is asked about (``r.obj``): its borrow key, security level and, for a borrow
-    request being decided, who filed it."""
-
-    key: str = ""
-    level: str = SECURITY_LEVELS[0]
-    requester: str = ""
-
-
-def borrow_key(dossier_id: str, record_id: str | None = None) -> str:
-    """The object key borrow grants match: ``dossier:7/record:42``; ``dossier:7/`` for the
-    dossier itself, whose grant pattern ``dossier:7/*`` covers all of its records."""
-    return f"dossier:{dossier_id}/" + (f"record:{record_id}" if record_id else "")
-
-
-class Decision(Enum):
-    ALLOW = "allow"
-    DENY = "deny"  # within the user's reach, but not this (clearance, own request): 403
-    HIDE = "hide"  # outside the user's reach: answered as missing, 404
 
 
 def within_clearance(level: str, clearance: str) -> bool:
@@ -83,8 +56,8 @@ def grant_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Authorizer:
-    """Answers whether a user may perform an action on an object of a unit; thread-safe.
+class CasbinAuthorizer:
+    """The :class:`policies.base.Authorizer` of the archive: Casbin over ``model.conf``.
 
     ``clock`` gives the time borrow grants are compared with (tests move it)."""
 
@@ -127,48 +100,55 @@ class Authorizer:
                 self._enforcer.load_policy()
                 self._version = version
 
-    def _borrowed(self, subject: Subject, target: Target, action: str) -> bool:
-        return bool(target.key) and self._enforcer.enforce(
-            self._borrowing, subject, target, action, grant_time(self._clock()))
+    def _enforce(self, subject: Subject, unit_path: str, target: Target, action: str
+                 ) -> bool:
+        return bool(self._enforcer.enforce(subject, unit_path, target, action))
 
-    def borrowed(self, subject: Subject, target: Target, action: str) -> bool:
-        """Whether a borrow grant (model part 2) opens ``target`` for ``action`` now."""
-        with self._lock:
-            return self._borrowed(subject, target, action)
+    def _borrowed(self, subject: Subject, target: Target, action: str) -> bool:
+        return bool(target.key) and bool(self._enforcer.enforce(
+            self._borrowing, subject, target, action, grant_time(self._clock())))
 
     def decide(self, subject: Subject, unit_path: str, target: Target, action: str
                ) -> Decision:
         with self._lock:
-            enforce = self._enforcer.enforce
             if self._borrowed(subject, target, action):
                 return Decision.ALLOW
-            if enforce(subject, unit_path, target, action):
+            if self._enforce(subject, unit_path, target, action):
                 return Decision.ALLOW
             # Would the role reach it, were it open and nobody's request? Then the user
             # knows it exists and is refused; otherwise it is not disclosed.
-            if enforce(subject, unit_path, Target(key=target.key), action):
+            if self._enforce(subject, unit_path, Target(key=target.key), action):
                 return Decision.DENY
             return Decision.HIDE
 
-    def allows(self, user: str, unit_path: str, action: str) -> bool:
-        """Whether the user's roles reach ``action`` in that unit (open objects only)."""
-        with self._lock:
-            return bool(self._enforcer.enforce(Subject(user), unit_path, Target(), action))
+    def _domains(self, subject: Subject, action: str) -> tuple[str, ...]:
+        grants = self._enforcer.get_filtered_grouping_policy(0, subject.name)
+        return tuple(sorted({unit for _, _role, unit in grants
+                             if self._enforce(subject, unit, Target(), action)}))
 
-    def domains(self, user: str, action: str) -> tuple[str, ...]:
-        """The unit paths where ``user`` holds a role that allows ``action`` (each reaching
-        its subtree)."""
+    def domains(self, subject: Subject, action: str) -> tuple[str, ...]:
+        """The unit paths where the subject holds a role that allows ``action`` on an open
+        object (each reaching its subtree)."""
         with self._lock:
-            grants = self._enforcer.get_filtered_grouping_policy(0, user)
-            return tuple(sorted({unit for _, role, unit in grants if self._enforcer.enforce(
-                Subject(user), unit, Target(), action)}))
+            return self._domains(subject, action)
+
+    def reach(self, subject: Subject, action: str) -> Reach:
+        """The objects ``decide`` allows ``action`` on, as filters: the role's units with
+        the levels the model lets through there, and what borrow grants open now."""
+        with self._lock:
+            units = self._domains(subject, action)
+            levels = tuple(level for level in SECURITY_LEVELS if units and self._enforce(
+                subject, units[0], Target(level=level), action))
+            now = grant_time(self._clock())
+            patterns = [pattern for _, pattern, *_ in
+                        self._enforcer.get_filtered_named_policy("p2", 0, subject.name)
+                        if self._enforcer.enforce(self._borrowing, subject,
+                                                  Target(key=pattern.removesuffix("*")),
+                                                  action, now)]
+        dossiers, records = lent_objects(patterns)
+        return Reach(units, levels, dossiers, records)
 
 
 def unit_reaches_grant(request_unit_path: str, grant_unit_path: str) -> bool:
     """Casbin domain matcher: a grant on a unit answers for the unit and its subtree."""
     return request_unit_path.startswith(grant_unit_path)
-
-
-def unit_reaches(user_unit_path: str, object_unit_path: str) -> bool:
-    """A user acting in a unit reaches that unit and everything below it."""
-    return object_unit_path.startswith(user_unit_path)

@@ -84,6 +84,7 @@ class SearchHit:
     security_level: str
     score: float
     highlights: tuple[Highlight, ...] = ()
+    unit_path: str = ""
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,8 @@ class ElasticsearchSearch:
                 customer_account=src["customer_account"], customer_name=src["customer_name"],
                 doc_type=src["doc_type"], category=src["category"], title=src["title"],
                 doc_date=date.fromisoformat(src["doc_date"]) if src.get("doc_date") else None,
-                unit=src["unit"], security_level=src["security_level"],
+                unit=src["unit"], unit_path=src["unit_path"],
+                security_level=src["security_level"],
                 score=float(hit.get("_score") or 0.0),
                 highlights=tuple(highlight_pages(pages, parsed)),
             ))

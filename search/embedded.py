@@ -336,7 +336,8 @@ class EmbeddedSearch:
                 customer_account=row["customer_account"], customer_name=row["customer_name"],
                 doc_type=row["doc_type"], category=row["category"], title=row["title"],
                 doc_date=date.fromisoformat(row["doc_date"]) if row["doc_date"] else None,
-                unit=row["unit"], security_level=row["security_level"], score=row["score"],
+                unit=row["unit"], unit_path=row["unit_path"],
+                security_level=row["security_level"], score=row["score"],
                 highlights=tuple(highlight_pages(pages.get(row["record_id"], []), parsed)),
             )
             for row in rows

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from archive.db.models import AuditEvent, User, utcnow
 from archive.deps import SessionDep, StoreDep, TrailDep, allowed
-from archive.services.access import Actor
+from archive.services.access import Actor, sees_personal
 from archive.services.audit import Event, read_anchors, verify
-from archive.services.masking import mask_text, mask_values, sees_personal_information
+from archive.services.masking import mask_text, mask_values
 from policies import Action
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -64,7 +64,9 @@ def events(
         query = query.where(AuditEvent.at >= since)
     if until is not None:
         query = query.where(AuditEvent.at <= until)
-    personal = sees_personal_information(actor)
+    # The log is the auditor's duty, not personal information: it stays masked unless a
+    # role of theirs holds personal:read (none of the auditor's duty may).
+    personal = sees_personal(actor, actor.unit_path)
     rows = [_row(e, personal=personal)
             for e in session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
     filters = {k: v for k, v in {"actor": user, "unit": unit, "action": action,

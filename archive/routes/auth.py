@@ -10,6 +10,7 @@ from archive.errors import NotAuthenticated
 from archive.schemas import Me, Token
 from archive.services.accounts import (
     AccountLocked,
+    account_exists,
     actor_for,
     authenticate,
     get_user,
@@ -36,14 +37,18 @@ def token(
         session.rollback()
         locked_now = (not isinstance(exc, AccountLocked)
                       and note_failed_login(session, username=form.username))
+        # The event names an account only if there is one: a typed name is no actor (and
+        # the reserved names of the system's own work never are).
+        actor_name = name if account_exists(session, form.username) else "-"
         trail.record(session, Event("login", "user", name, decision="deny", reason=exc.detail),
-                     username=name)
+                     username=actor_name)
         if locked_now:
             trail.record(session, Event("account:lock", "user", name,
-                                        reason="repeated failed logins"), username=name)
+                                        reason="repeated failed logins"), username=actor_name)
         session.commit()
         raise
-    Trail(trail.key, actor_for(session, user.username), trail.client).record(
+    actor = actor_for(session, user.username, request.app.state.authorizer)
+    Trail(trail.key, actor, trail.client).record(
         session, Event("login", "user", user.username))
     session.commit()
     return Token(access_token=issue_token(user, settings.auth))

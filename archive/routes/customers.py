@@ -7,17 +7,17 @@ from fastapi import APIRouter, Depends, status
 from archive.db.models import Customer
 from archive.deps import SessionDep, TrailDep, allowed
 from archive.schemas import CustomerCreate, CustomerPublic
-from archive.services.access import Actor
+from archive.services.access import Actor, sees_personal
 from archive.services.audit import Event
 from archive.services.filing import create_customer, get_customer
-from archive.services.masking import mask_id_number, mask_phone, sees_personal_information
+from archive.services.masking import mask_id_number, mask_phone
 from policies import Action
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
 def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
-    personal = sees_personal_information(actor)
+    personal = sees_personal(actor, customer.unit.path)
     return CustomerPublic(
         account=customer.account, name=customer.name, customer_class=customer.customer_class,
         voltage=customer.voltage, address=customer.address,

@@ -216,7 +216,7 @@ def proposals(
                      Query(alias="status")] = None,
 ) -> list[ProposalPublic]:
     query = (select(DispositionProposal).join(Record).join(Dossier).join(Unit)
-             .where(in_units(Unit.path, units_for(actor, "disposition:read"))))
+             .where(in_units(Unit.path, units_for(actor, Action.DISPOSITION_READ))))
     if state is not None:
         query = query.where(DispositionProposal.status == state)
     found = list(session.scalars(query.order_by(DispositionProposal.proposed_at.desc())

@@ -64,7 +64,7 @@ def set_location(
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
 ) -> DossierPublic:
     """Where the paper originals of the dossier are kept (库房 / 架 / 盒)."""
-    dossier = get_dossier(session, actor=actor, dossier_id=dossier_id, action="dossier:update")
+    dossier = get_dossier(session, actor=actor, dossier_id=dossier_id, action=Action.DOSSIER_UPDATE)
     before = {"room": dossier.room, "shelf": dossier.shelf, "box": dossier.box}
     dossier.room, dossier.shelf, dossier.box = (body.room.strip(), body.shelf.strip(),
                                                 body.box.strip())

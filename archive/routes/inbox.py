@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from archive.db.models import InboxItem
 from archive.deps import SearchDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
-from archive.services.access import Actor
+from archive.services.access import Actor, sees_personal
 from archive.services.audit import Event
 from archive.services.inbox import file_item, get_item, list_inbox
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
-from archive.services.masking import mask_text, sees_personal_information
+from archive.services.masking import mask_text
 from archive.services.retention import protect_original
 from policies import Action
 
@@ -48,7 +48,8 @@ class FileRequest(BaseModel):
     security_level: Literal["公开", "内部", "受限"] = "内部"
 
 
-def inbox_public(item: InboxItem, *, personal: bool) -> InboxPublic:
+def inbox_public(item: InboxItem, actor: Actor) -> InboxPublic:
+    personal = sees_personal(actor, item.unit.path)
     text = "\n".join(p["text"] for p in json.loads(item.pages or "[]"))[:PREVIEW_CHARS]
     return InboxPublic(
         id=item.id, status=item.status, reason=item.reason,
@@ -70,8 +71,7 @@ def index(
     trail.record(session, Event("inbox:list", "inbox", "",
                                 details={"status": state, "count": len(items)}))
     session.commit()
-    personal = sees_personal_information(actor)
-    return [inbox_public(item, personal=personal) for item in items]
+    return [inbox_public(item, actor) for item in items]
 
 
 @router.post("/{item_id}/file", status_code=status.HTTP_201_CREATED,
@@ -92,4 +92,4 @@ def file(
     session.commit()
     protect_original(store, record)
     index_soon(request.app.state.sessions, search, holder=worker_name())
-    return inbox_public(item, personal=sees_personal_information(actor))
+    return inbox_public(item, actor)

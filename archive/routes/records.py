@@ -14,10 +14,10 @@ from archive.db.models import Record
 from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
 from archive.errors import Conflict, Gone
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
-from archive.services.access import Actor
+from archive.services.access import Actor, sees_personal
 from archive.services.audit import Event, Trail
 from archive.services.filing import parse_doc_date
-from archive.services.masking import mask_text, sees_personal_information
+from archive.services.masking import mask_text
 from archive.services.records import (
     Upload,
     accept_upload,
@@ -153,7 +153,7 @@ def text(
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> RecordText:
     record = _open_for_content(session, actor, trail, record_id, "record:text")
-    personal = sees_personal_information(actor)
+    personal = sees_personal(actor, record.dossier.unit.path)
     return RecordText(pages=[
         PageText(number=p.number, text=p.text if personal else mask_text(p.text),
                  source=p.source, confidence=p.confidence)

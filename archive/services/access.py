@@ -1,44 +1,44 @@
 """Who may do what to which object: the questions every service asks before acting.
 
-The answers come from the Casbin model (policies/model.conf): the actor's roles in units,
-the object's security level against the actor's clearance, borrow grants, and who filed a
-borrow request. Services name the object (:class:`policies.Target`); this module turns the
-decision into the error the caller sees.
+Every answer comes from the actor's :class:`policies.Authorizer` (the Casbin model in
+policies/model.conf): the actor's roles in units, the object's security level against the
+actor's clearance, the personal-information clearance, borrow grants, and who filed a
+request. No code path decides without it. Services name the object
+(:class:`policies.Target`); this module turns the decision into the error the caller sees.
 
-Public surface: :class:`Actor`, :func:`require`, :func:`require_unit`, :func:`holds_loan`,
-:func:`search_units`, :func:`units_for`, :func:`in_units`,
-:func:`clearance_allows`, :func:`levels_within`, ``SECURITY_LEVELS``.
+Public surface: :class:`Actor`, :func:`require`, :func:`require_unit`, :func:`permits`,
+:func:`sees_personal`, :func:`reach`, :func:`search_units`, :func:`units_for`,
+:func:`in_units`, ``SECURITY_LEVELS``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_
 
 from archive.errors import NotFound, PermissionDenied
-from policies import SECURITY_LEVELS, Authorizer, Decision, Subject, Target, unit_reaches
-from policies.enforcer import within_clearance
+from policies import SECURITY_LEVELS, Action, Authorizer, Decision, Reach, Subject, Target
 
 __all__ = [
     "SECURITY_LEVELS",
     "Actor",
-    "clearance_allows",
-    "holds_loan",
     "in_units",
-    "levels_within",
+    "permits",
+    "reach",
     "require",
     "require_unit",
     "search_units",
+    "sees_personal",
     "units_for",
 ]
 
 
 @dataclass(frozen=True)
 class Actor:
-    """The authenticated user a request acts for."""
+    """The authenticated user a request, job or command acts for, with the one decider
+    every check of theirs goes to."""
 
     user_id: int
     username: str
@@ -46,29 +46,18 @@ class Actor:
     unit_code: str
     unit_path: str
     clearance: str
-    personal_info: bool = False  # may read personal information unmasked
-    # The policy decision point the actor's object checks go to (policies.Authorizer).
-    authorizer: Any = field(default=None, compare=False, repr=False)
+    personal_info: bool = False  # holds the personal-information clearance
+    authorizer: Authorizer = field(kw_only=True, compare=False, repr=False)
 
     @property
     def subject(self) -> Subject:
-        return Subject(self.username, self.clearance)
+        return Subject(self.username, self.clearance, self.personal_info)
 
 
-def require(authorizer: Authorizer, actor: Actor, action: str) -> None:
+def require(actor: Actor, action: str) -> None:
     """The actor holds ``action`` in at least one unit (objects are checked on their own)."""
-    if not authorizer.domains(actor.username, action):
+    if not actor.authorizer.domains(actor.subject, action):
         raise PermissionDenied(f"{actor.username} ({actor.role or 'no role'}) may not {action}")
-
-
-def _decide_locally(actor: Actor, unit_path: str, target: Target, action: str) -> Decision:
-    """Without an authorizer (services driven directly, e.g. in unit tests) the actor's own
-    unit subtree and clearance decide."""
-    if not unit_reaches(actor.unit_path, unit_path):
-        return Decision.HIDE
-    if action == "record:content" and not within_clearance(target.level, actor.clearance):
-        return Decision.DENY
-    return Decision.ALLOW
 
 
 def require_unit(actor: Actor, unit_path: str, what: str, action: str,
@@ -78,10 +67,7 @@ def require_unit(actor: Actor, unit_path: str, what: str, action: str,
     objects within reach but above the clearance, or the actor's own request to decide,
     are refused."""
     target = target or Target()
-    if actor.authorizer is not None:
-        decision = actor.authorizer.decide(actor.subject, unit_path, target, action)
-    else:
-        decision = _decide_locally(actor, unit_path, target, action)
+    decision = actor.authorizer.decide(actor.subject, unit_path, target, action)
     if decision is Decision.HIDE:
         raise NotFound(f"{what} not found")
     if decision is Decision.DENY:
@@ -91,18 +77,30 @@ def require_unit(actor: Actor, unit_path: str, what: str, action: str,
                                f"{actor.username}; request borrowing to read it")
 
 
-def holds_loan(actor: Actor, target: Target, action: str = "record:content") -> bool:
-    """Whether a borrow grant opens ``target`` to the actor for ``action`` right now."""
-    return actor.authorizer is not None and actor.authorizer.borrowed(
-        actor.subject, target, action)
+def permits(actor: Actor, unit_path: str, target: Target, action: str) -> bool:
+    """What a route guarded by ``action`` would answer for this object: the actor's role
+    holds the action, and the decision on the object allows it."""
+    authorizer = actor.authorizer
+    return bool(authorizer.domains(actor.subject, action)) and authorizer.decide(
+        actor.subject, unit_path, target, action) is Decision.ALLOW
+
+
+def sees_personal(actor: Actor, unit_path: str) -> bool:
+    """Whether the actor reads the personal information (phone, ID, bank numbers) of an
+    object of that unit unmasked: a role holding ``personal:read`` there and the
+    personal-information clearance."""
+    return actor.authorizer.decide(actor.subject, unit_path, Target(),
+                                   Action.PERSONAL_READ) is Decision.ALLOW
 
 
 def units_for(actor: Actor, action: str) -> tuple[str, ...]:
-    """The unit subtrees (paths) where the actor may perform ``action``; without an
-    authorizer, the actor's own unit, as :func:`require_unit` decides then."""
-    if actor.authorizer is not None:
-        return actor.authorizer.domains(actor.username, action)
-    return (actor.unit_path,)
+    """The unit subtrees (paths) where the actor may perform ``action``."""
+    return actor.authorizer.domains(actor.subject, action)
+
+
+def reach(actor: Actor, action: str) -> Reach:
+    """The objects the actor may perform ``action`` on, as query filters."""
+    return actor.authorizer.reach(actor.subject, action)
 
 
 def in_units(path: ColumnElement[str], units: Iterable[str]) -> ColumnElement[bool]:
@@ -112,12 +110,4 @@ def in_units(path: ColumnElement[str], units: Iterable[str]) -> ColumnElement[bo
 
 def search_units(actor: Actor) -> tuple[str, ...]:
     """The unit subtrees the actor may search."""
-    return units_for(actor, "search")
-
-
-def clearance_allows(actor: Actor, security_level: str) -> bool:
-    return within_clearance(security_level, actor.clearance)
-
-
-def levels_within(clearance: str) -> tuple[str, ...]:
-    return SECURITY_LEVELS[: SECURITY_LEVELS.index(clearance) + 1]
+    return units_for(actor, Action.SEARCH)

@@ -18,17 +18,26 @@ from sqlalchemy.orm import Session
 
 from archive.clock import as_utc
 from archive.db.models import Unit, User, utcnow
-from archive.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from archive.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    SeparationOfDuties,
+)
 from archive.services.access import SECURITY_LEVELS, Actor
-from archive.services.policy import set_grants
+from archive.services.policy import lock_policy, require_other_holder, roles_of, set_grants
 from archive.settings import AuthSettings
-from policies import Role
+from policies import Authorizer, Role
 
 _hasher = PasswordHasher()
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MIN_PASSWORD_LENGTH = 10
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+# Actor names of the audit trail for work no account does (the workers, the CLI, anonymous
+# requests): no account may carry one, so no event can be passed off as the system's.
+RESERVED_NAMES = frozenset({"system", "anonymous", "worker", "cli", "-"})
 # Verified against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -70,6 +79,9 @@ def add_user(
         raise InvalidInput(f"unknown role {role}; one of {', '.join(r.value for r in Role)}")
     if clearance not in SECURITY_LEVELS:
         raise InvalidInput(f"clearance must be one of {', '.join(SECURITY_LEVELS)}")
+    if username.lower() in RESERVED_NAMES or not username or username.startswith("-"):
+        raise SeparationOfDuties("reserved_name", (
+            f"{username!r} is reserved: the audit trail names the system's own work so"))
     check_password(password, username=username)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise Conflict(f"user {username} exists")
@@ -138,7 +150,8 @@ def issue_token(user: User, settings: AuthSettings) -> str:
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm)
 
 
-def actor_from_token(session: Session, token: str, settings: AuthSettings) -> Actor:
+def actor_from_token(session: Session, token: str, settings: AuthSettings,
+                     authorizer: Authorizer) -> Actor:
     try:
         claims = jwt.decode(token, settings.secret_key.get_secret_value(),
                             algorithms=[settings.algorithm], options={"require": ["exp", "sub"]})
@@ -149,26 +162,31 @@ def actor_from_token(session: Session, token: str, settings: AuthSettings) -> Ac
     user = session.get(User, user_id)
     if user is None or not user.active or user.token_version != version:
         raise NotAuthenticated("invalid, expired or revoked token")
-    return _actor(user)
+    return _actor(user, authorizer)
 
 
-def _actor(user: User) -> Actor:
+def _actor(user: User, authorizer: Authorizer) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=user.role,
                  unit_code=user.unit.code, unit_path=user.unit.path, clearance=user.clearance,
-                 personal_info=user.personal_info)
+                 personal_info=user.personal_info, authorizer=authorizer)
 
 
-def actor_for(session: Session, username: str) -> Actor:
-    """The actor of a local operator command acting as an existing account."""
+def actor_for(session: Session, username: str, authorizer: Authorizer) -> Actor:
+    """The actor of a job or an operator command acting as an existing account; every
+    decision on their behalf goes to ``authorizer``."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         raise NotFound(f"user {username} not found or disabled")
-    return _actor(user)
+    return _actor(user, authorizer)
 
 
 def revoke_tokens(user: User) -> None:
     """Every token issued to the user so far stops working."""
     user.token_version += 1
+
+
+def account_exists(session: Session, username: str) -> bool:
+    return session.scalar(select(User.id).where(User.username == username)) is not None
 
 
 def get_user(session: Session, username: str) -> User:
@@ -179,7 +197,12 @@ def get_user(session: Session, username: str) -> User:
 
 
 def set_active(session: Session, *, username: str, active: bool) -> User:
+    """Enable or disable an account; the last active auditor, security admin or system
+    admin is never disabled."""
     user = get_user(session, username)
+    if not active and user.active:
+        lock_policy(session)
+        require_other_holder(session, username=username, losing=roles_of(session, username))
     user.active = active
     if not active:
         revoke_tokens(user)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from archive.services.inbox import accept_to_inbox
 from archive.services.jobs import JobContext, WorkerPool, claim_next, run_job
 from archive.services.records import Upload, accept_upload
 from archive.settings import Settings
-from policies import Action, Authorizer
+from policies import Action, CasbinAuthorizer
 from search import make_search
 from storage import ObjectStore, make_store
 
@@ -191,10 +191,10 @@ def import_directory(
     search = make_search(settings.search)
     summary = ImportSummary()
     try:
-        authorizer = Authorizer(engine)
+        authorizer = CasbinAuthorizer(engine)
         with sessions() as session:
-            actor = replace(actor_for(session, username), authorizer=authorizer)
-        require(authorizer, actor, Action.RECORD_CREATE)
+            actor = actor_for(session, username, authorizer)
+        require(actor, Action.RECORD_CREATE)
         if manifest is not None:
             job_ids = _file_rows(sessions, actor=actor, settings=settings, store=store,
                                  directory=directory, rows=read_manifest(manifest),
@@ -204,7 +204,8 @@ def import_directory(
                            and not p.name.startswith("."))
             job_ids = _receive_files(sessions, actor=actor, settings=settings, store=store,
                                      files=files, summary=summary, console=console)
-        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search)
+        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search,
+                            authorizer=authorizer)
         summary.indexed, summary.ingest_failed = run_jobs(ctx, console, job_ids, settings)
         if manifest is None:
             _count_placed(sessions, job_ids, summary)

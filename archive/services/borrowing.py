@@ -37,7 +37,7 @@ from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.filing import get_dossier
 from archive.services.policy import bump_version
 from archive.services.records import get_record
-from policies import Target, borrow_key
+from policies import Action, Target, borrow_key
 from policies.enforcer import grant_time
 
 KINDS = ("electronic", "physical")  # 电子借阅 / 实体借阅
@@ -119,7 +119,7 @@ def _require_archivist(actor: Actor, request: BorrowRequest, *, not_own: bool) -
     target = (_target(request) if not_own
               else Target(key=borrow_key(request.dossier_id, request.record_id)))
     require_unit(actor, request.dossier.unit.path, f"borrow request {request.id}",
-                 "borrow:decide", target)
+                 Action.BORROW_DECIDE, target)
 
 
 def decide_request(
@@ -202,7 +202,7 @@ def list_requests(
     query = (select(BorrowRequest).join(Dossier, Dossier.id == BorrowRequest.dossier_id)
              .join(Unit, Unit.id == Dossier.unit_id)
              .where(or_(BorrowRequest.requester_id == actor.user_id,
-                        in_units(Unit.path, units_for(actor, "borrow:decide")))))
+                        in_units(Unit.path, units_for(actor, Action.BORROW_DECIDE)))))
     if status is not None:
         query = query.where(BorrowRequest.status == status)
     return list(session.scalars(query.order_by(BorrowRequest.created_at.desc()).limit(limit)))
@@ -286,7 +286,7 @@ def renew(session: Session, *, actor: Actor, request_id: str, days: int, now: da
     return request
 
 
-def _decidable(actor: Actor, action: str = "borrow:decide"):  # type: ignore[no-untyped-def]
+def _decidable(actor: Actor, action: str = Action.BORROW_DECIDE):  # type: ignore[no-untyped-def]
     """Requests of the units where the actor may perform ``action``."""
     return (select(BorrowRequest).join(Dossier, Dossier.id == BorrowRequest.dossier_id)
             .join(Unit, Unit.id == Dossier.unit_id)
@@ -351,7 +351,7 @@ def reminders_for(session: Session, *, actor: Actor, now: datetime) -> list[Noti
         elif state in ("checked_out", "approved"):
             notices.append(Notice("due_soon", f"《{loan.dossier.archive_number}》的借阅将于 "
                                   f"{due} 到期。", loan.id))
-    if units_for(actor, "borrow:decide"):
+    if units_for(actor, Action.BORROW_DECIDE):
         waiting = session.scalar(select(func.count()).select_from(
             _decidable(actor).where(BorrowRequest.status == "pending",
                                     BorrowRequest.requester_id != actor.user_id).subquery()))
@@ -376,7 +376,7 @@ def usage_statistics(session: Session, *, actor: Actor, date_from: date | None,
     """利用统计 over the requests of the actor's units filed in the period: counts by unit,
     month, record type (整卷 for a whole dossier), purpose and kind, approvals, and the
     overdue rate of paper loans (returned late, or out past their date now)."""
-    query = (_decidable(actor, "borrow:stats")
+    query = (_decidable(actor, Action.BORROW_STATS)
              .outerjoin(Record, Record.id == BorrowRequest.record_id)
              .add_columns(Unit.code, Record.doc_type))
     if date_from is not None:

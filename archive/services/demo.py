@@ -10,7 +10,6 @@ Public surface: :func:`load_demo`, ``DEMO_USERS``.
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -27,7 +26,7 @@ from archive.services.batch import file_document, run_jobs
 from archive.services.filing import create_customer
 from archive.services.jobs import JobContext
 from archive.settings import Settings
-from policies import Authorizer
+from policies import CasbinAuthorizer
 from search import make_search
 from storage import make_store
 
@@ -48,6 +47,7 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
     engine = make_engine(settings.database_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
+    authorizer = CasbinAuthorizer(engine)
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     with sessions.begin() as session:
@@ -60,7 +60,10 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
                 add_user(session, username=username, password=password, role=role,
                          unit_code=unit, clearance=clearance,
                          personal_info=username == "dangan")
-        actor = replace(actor_for(session, "dangan"), authorizer=Authorizer(engine))
+    # The grants are committed now: the authorizer reads them on its own connection.
+    authorizer.refresh()
+    with sessions.begin() as session:
+        actor = actor_for(session, "dangan", authorizer)
         people = make_customers(customers + 1, seed=SEED)
         for index, person in enumerate(people):
             if session.scalar(select(Customer).where(Customer.account == person.account)):
@@ -101,7 +104,8 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
                 job_ids.append(job_id)
             except DuplicateRecord:
                 duplicates += 1
-        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search)
+        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search,
+                            authorizer=authorizer)
         done, failed = run_jobs(ctx, console, job_ids, settings)
         example = _upload_example(people[-1], demo_dir)
     finally:

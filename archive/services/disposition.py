@@ -51,7 +51,7 @@ from archive.services.filing import get_customer, get_dossier
 from archive.services.indexing import enqueue
 from archive.services.policy import bump_version
 from archive.services.records import get_record
-from policies import Target, borrow_key
+from policies import Action, Target, borrow_key
 from storage import ObjectNotFound, ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def _active(scope: str, target: str):  # type: ignore[no-untyped-def]
 
 def place_hold(session: Session, *, actor: Actor, scope: str, target: str, reason: str,
                now: datetime) -> LegalHold:
-    _hold_target(session, actor, scope, target, "hold:place")
+    _hold_target(session, actor, scope, target, Action.HOLD_PLACE)
     # waits for a destruction deciding under this object (see _lock), and the other way
     locked = {"record": select(Record.id).where(Record.id == target),
               "dossier": select(Dossier.id).where(Dossier.id == target),
@@ -108,7 +108,7 @@ def place_hold(session: Session, *, actor: Actor, scope: str, target: str, reaso
 
 def release_hold(session: Session, *, actor: Actor, scope: str, target: str,
                  now: datetime) -> LegalHold:
-    _hold_target(session, actor, scope, target, "hold:release")
+    _hold_target(session, actor, scope, target, Action.HOLD_RELEASE)
     hold = session.scalar(select(LegalHold).where(_active(scope, target)))
     if hold is None:
         raise NotFound(f"{scope} {target} is not under a legal hold")
@@ -157,7 +157,7 @@ def due_records(session: Session, *, actor: Actor, today: date, limit: int = 500
         select(Record).join(Dossier, Dossier.id == Record.dossier_id)
         .join(Unit, Unit.id == Dossier.unit_id)
         .where(Record.retain_until <= today, Record.destroyed_at.is_(None),
-               in_units(Unit.path, units_for(actor, "disposition:read")))
+               in_units(Unit.path, units_for(actor, Action.DISPOSITION_READ)))
         .order_by(Record.retain_until, Record.id).limit(limit)))
 
 
@@ -185,7 +185,7 @@ def propose(session: Session, *, actor: Actor, record_id: str, action: str, reas
         raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}")
     reason = _text(reason, "a reason (鉴定意见)")
     record = get_record(session, actor=actor, record_id=record_id,
-                        action="disposition:propose")
+                        action=Action.DISPOSITION_PROPOSE)
     _lock(session, record)
     _refuse_unless_due(record, today)
     if pending_proposal(session, record.id) is not None:
@@ -213,7 +213,7 @@ def request_deletion(session: Session, *, actor: Actor, record_id: str, reason: 
                      today: date) -> DispositionProposal:
     """``DELETE records/{id}``: refused (409) while the record is held or retained; past
     its due date it becomes a destruction proposal for a second archivist to approve."""
-    record = get_record(session, actor=actor, record_id=record_id, action="record:delete")
+    record = get_record(session, actor=actor, record_id=record_id, action=Action.RECORD_DELETE)
     _refuse_if_held(session, record, "deletion")
     _refuse_unless_due(record, today)
     return propose(session, actor=actor, record_id=record_id, action="destroy",
@@ -233,7 +233,7 @@ def decide(session: Session, *, actor: Actor, proposal_id: str, approve: bool, n
     proposal = get_proposal(session, proposal_id)
     record = proposal.record
     require_unit(actor, record.dossier.unit.path, f"disposition proposal {proposal_id}",
-                 "disposition:approve", Target(key=borrow_key(record.dossier_id, record.id),
+                 Action.DISPOSITION_APPROVE, Target(key=borrow_key(record.dossier_id, record.id),
                                                requester=proposal.proposed_by.username))
     _lock(session, record)
     session.execute(select(DispositionProposal.id).where(DispositionProposal.id == proposal.id)
@@ -295,7 +295,7 @@ def register(session: Session, *, actor: Actor, limit: int = 500) -> list[Destru
     """销毁清册 of the actor's units, newest first."""
     return list(session.scalars(
         select(DestructionEntry)
-        .where(in_units(DestructionEntry.unit_path, units_for(actor, "disposition:read")))
+        .where(in_units(DestructionEntry.unit_path, units_for(actor, Action.DISPOSITION_READ)))
         .order_by(DestructionEntry.destroyed_at.desc(), DestructionEntry.id.desc())
         .limit(limit)))
 

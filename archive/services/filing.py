@@ -22,7 +22,7 @@ from archive.services.access import SECURITY_LEVELS, Actor, require_unit
 from archive.services.accounts import get_unit
 from archive.services.catalogue import CATEGORIES, CUSTOMER_CLASSES
 from archive.settings import ArchiveNumberSettings
-from policies import Target, borrow_key
+from policies import Action, Target, borrow_key
 
 _ACCOUNT = re.compile(r"^\d{6,20}$")
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
@@ -44,7 +44,7 @@ def create_customer(
     if phone and not _PHONE.match(phone):
         raise InvalidInput("phone is not a phone number")
     owner = get_unit(session, unit)
-    require_unit(actor, owner.path, f"unit {unit}", "customer:create")
+    require_unit(actor, owner.path, f"unit {unit}", Action.CUSTOMER_CREATE)
     if session.scalar(select(Customer.id).where(Customer.account == account)) is not None:
         raise Conflict(f"customer {account} exists")
     customer = Customer(account=account, name=name.strip(), customer_class=customer_class,
@@ -56,7 +56,7 @@ def create_customer(
 
 
 def get_customer(
-    session: Session, *, actor: Actor, account: str, action: str = "customer:read",
+    session: Session, *, actor: Actor, account: str, action: str = Action.CUSTOMER_READ,
 ) -> Customer:
     customer = session.scalar(select(Customer).where(Customer.account == account))
     if customer is None:
@@ -95,7 +95,7 @@ def create_dossier(
     if security_level not in SECURITY_LEVELS:
         raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
     customer = get_customer(session, actor=actor, account=customer_account,
-                            action="dossier:create")
+                            action=Action.DOSSIER_CREATE)
     owner = customer.unit
     if unit is not None and unit != owner.code:
         raise InvalidInput(f"a dossier belongs to the unit that owns the customer ({owner.code})")
@@ -117,7 +117,7 @@ def dossier_for(
 ) -> Dossier:
     """The customer's dossier of that category, to file a record in: the oldest there is,
     or a new one with its 档号."""
-    customer = get_customer(session, actor=actor, account=account, action="record:create")
+    customer = get_customer(session, actor=actor, account=account, action=Action.RECORD_CREATE)
     dossier = session.scalar(select(Dossier).where(Dossier.customer_id == customer.id,
                                                    Dossier.category == category)
                              .order_by(Dossier.created_at).limit(1))
@@ -126,7 +126,7 @@ def dossier_for(
 
 
 def get_dossier(
-    session: Session, *, actor: Actor, dossier_id: str, action: str = "dossier:read",
+    session: Session, *, actor: Actor, dossier_id: str, action: str = Action.DOSSIER_READ,
 ) -> Dossier:
     dossier = session.get(Dossier, dossier_id)
     if dossier is None:

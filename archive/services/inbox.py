@@ -24,20 +24,20 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Customer, InboxItem, Job, Record, Unit, User
-from archive.errors import Conflict, InvalidInput, NotFound
+from archive.db.models import InboxItem, Job, Record, Unit, User
+from archive.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from archive.services.access import SECURITY_LEVELS, Actor, in_units, require_unit, units_for
 from archive.services.accounts import actor_for
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPE_CATEGORIES, DOC_TYPES
-from archive.services.filing import dossier_for
+from archive.services.filing import dossier_for, get_customer
 from archive.services.indexing import enqueue
 from archive.services.records import forget_original, page_rows, receive_original
 from archive.services.retention import due_date, filing_date, period_for
 from archive.settings import ArchiveNumberSettings
 from ingest import IngestSettings
 from ingest.pipeline import PageText
-from policies import unit_reaches
+from policies import Action, Authorizer
 from storage import ObjectStore
 
 _ACCOUNT = re.compile(r"户\s*号\s*[:：]?\s*(\d{10})(?!\d)")
@@ -170,9 +170,11 @@ def file_item(
 
 
 def settle(session: Session, item: InboxItem, pages: list[PageText], access_key: str | None,
-           *, numbering: ArchiveNumberSettings, trail: Trail) -> Record | None:
-    """After reading an item: file it if its text says where it belongs, else leave it
-    waiting with the reason. Returns the record filed, if any."""
+           *, numbering: ArchiveNumberSettings, trail: Trail, authorizer: Authorizer
+           ) -> Record | None:
+    """After reading an item: file it if its text says where it belongs and the account
+    that imported it may file there (the authorizer decides, as for a request of theirs),
+    else leave it waiting with the reason. Returns the record filed, if any."""
     reading = read_catalogue([p.text for p in pages])
     item.pages = json.dumps([p.to_dict() for p in pages], ensure_ascii=False)
     item.access_key = access_key
@@ -183,20 +185,26 @@ def settle(session: Session, item: InboxItem, pages: list[PageText], access_key:
         reasons.append("文件类型 not recognised in the title")
     if not reading.account:
         reasons.append("no 户号 found in the text")
-    customer = (session.scalar(select(Customer).where(Customer.account == reading.account))
-                if reading.account else None)
-    if reading.account and customer is None:
-        reasons.append(f"customer {reading.account} is not in the archive")
-    elif customer is not None and not unit_reaches(item.unit.path, customer.unit.path):
-        reasons.append(f"customer {reading.account} belongs to another unit")
-    if reasons:
+    creator = session.get(User, item.created_by)
+    assert creator is not None
+    actor = None
+    try:
+        actor = actor_for(session, creator.username, authorizer)
+    except NotFound:
+        reasons.append(f"the account that imported it ({creator.username}) is disabled")
+    if actor is not None and reading.account:
+        try:
+            get_customer(session, actor=actor, account=reading.account,
+                         action=Action.RECORD_CREATE)
+        except (NotFound, PermissionDenied):
+            # one answer for "no such customer" and "another unit's": no existence oracle
+            reasons.append(f"customer {reading.account} is not in the archive of the units "
+                           f"where {creator.username} files records")
+    if reasons or actor is None:
         item.status, item.reason = "waiting", "; ".join(reasons)
         trail.record(session, Event("inbox:wait", "inbox", item.id,
                                     details={"reason": item.reason}), username="system")
         return None
-    creator = session.get(User, item.created_by)
-    assert creator is not None
-    actor = actor_for(session, creator.username)
     record = file_item(session, item, actor=actor, numbering=numbering,
                        account=reading.account, doc_type=reading.doc_type,
                        title=reading.title or reading.doc_type, doc_date=reading.doc_date,
@@ -210,7 +218,7 @@ def get_item(session: Session, *, actor: Actor, item_id: str) -> InboxItem:
     item = session.get(InboxItem, item_id)
     if item is None:
         raise NotFound(f"inbox item {item_id} not found")
-    require_unit(actor, item.unit.path, f"inbox item {item_id}", "record:create")
+    require_unit(actor, item.unit.path, f"inbox item {item_id}", Action.RECORD_CREATE)
     return item
 
 
@@ -218,7 +226,7 @@ def list_inbox(session: Session, *, actor: Actor, status: str | None = "waiting"
                limit: int = 200) -> list[InboxItem]:
     """Items of the units where the actor may file records, oldest first."""
     query = (select(InboxItem).join(Unit, Unit.id == InboxItem.unit_id)
-             .where(in_units(Unit.path, units_for(actor, "record:create"))))
+             .where(in_units(Unit.path, units_for(actor, Action.RECORD_CREATE))))
     if status:
         query = query.where(InboxItem.status == status)
     return list(session.scalars(query.order_by(InboxItem.created_at).limit(limit)))

@@ -45,6 +45,7 @@ from archive.settings import ArchiveNumberSettings, Settings
 from ingest import IngestError, IngestSettings, extract_pages, inspect
 from ingest.ocr import OcrEngine, make_engine
 from ingest.pipeline import PageText
+from policies import Action, Authorizer, CasbinAuthorizer
 from search import SearchBackend, SearchError
 from storage import ObjectStore, StorageError
 
@@ -76,14 +77,14 @@ def get_job(session: Session, *, actor: Actor, job_id: str) -> Job:
         item = session.get(InboxItem, job.inbox_id)
         assert item is not None
         unit_path = item.unit.path
-    require_unit(actor, unit_path, f"job {job_id}", "job:read")
+    require_unit(actor, unit_path, f"job {job_id}", Action.JOB_READ)
     return job
 
 
 def list_jobs(session: Session, *, actor: Actor, status: str | None, limit: int = 100
               ) -> list[Job]:
     """Jobs of the actor's units (by their record's or inbox item's unit), newest first."""
-    within = in_units(Unit.path, units_for(actor, "job:read"))
+    within = in_units(Unit.path, units_for(actor, Action.JOB_READ))
     of_records = (select(Job).join(Record, Record.id == Job.record_id)
                   .join(Dossier, Dossier.id == Record.dossier_id)
                   .join(Unit, Unit.id == Dossier.unit_id).where(within))
@@ -149,6 +150,7 @@ class JobContext:
     sessions: sessionmaker[Session]
     store: ObjectStore
     search: SearchBackend
+    authorizer: Authorizer  # decides for the accounts whose work a job does (auto-filing)
     ingest: IngestSettings
     spool_dir: Path
     audit_key: bytes
@@ -159,8 +161,9 @@ class JobContext:
 
     @classmethod
     def of(cls, settings: Settings, *, sessions: sessionmaker[Session], store: ObjectStore,
-           search: SearchBackend) -> JobContext:
-        return cls(sessions=sessions, store=store, search=search, ingest=settings.ingest,
+           search: SearchBackend, authorizer: Authorizer) -> JobContext:
+        return cls(sessions=sessions, store=store, search=search, authorizer=authorizer,
+                   ingest=settings.ingest,
                    spool_dir=settings.data_dir / "spool", audit_key=settings.audit.key,
                    numbering=settings.archive_number, policy=JobPolicy.of(settings))
 
@@ -262,8 +265,9 @@ def _settle_inbox_item(ctx: JobContext, item_id: str, pages: list[PageText],
     with ctx.sessions.begin() as session:
         item = session.get(InboxItem, item_id)
         assert item is not None
+        ctx.authorizer.refresh()  # policy changes committed before this job count
         record = settle(session, item, pages, access_key, numbering=ctx.numbering,
-                        trail=Trail(ctx.audit_key, None, "worker"))
+                        trail=Trail(ctx.audit_key, None, "worker"), authorizer=ctx.authorizer)
         return record.id if record is not None else None
 
 
@@ -390,7 +394,8 @@ def _worker_process(settings: Settings) -> None:
     engine = make_db_engine(settings.database_url)
     search = make_search(settings.search)
     ctx = JobContext.of(settings, sessions=make_sessionmaker(engine),
-                        store=make_store(settings.storage), search=search)
+                        store=make_store(settings.storage), search=search,
+                        authorizer=CasbinAuthorizer(engine))
     worker = Worker(ctx, poll_seconds=settings.worker_poll_seconds)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
     try:

@@ -1,16 +1,12 @@
 """Masking of personal information (个人信息) for users without clearance.
 
 Public surface: :func:`mask_phone`, :func:`mask_id_number`, :func:`mask_text`,
-:func:`mask_values`, :func:`sees_personal_information`.
+:func:`mask_values`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from archive.services.access import Actor
 
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -46,8 +42,3 @@ def mask_values(value: object) -> object:
     if isinstance(value, list):
         return [mask_values(v) for v in value]
     return value
-
-
-def sees_personal_information(actor: Actor) -> bool:
-    """Only holders of the personal-information clearance read it unmasked."""
-    return actor.personal_info

@@ -1,22 +1,26 @@
 """Editing the access policy (安全管理员): rules as (role, action), guarded by the
 separation of duties, audited, and seen by every process at once.
 
+Every edit of a rule, and every change of a user's grants, is checked against the invariants
+of :mod:`policies.separation` over the whole policy as it would be afterwards, and refused
+(409, :class:`archive.errors.SeparationOfDuties`) naming the invariant it would break.
+
 Public surface: :func:`list_rules`, :func:`add_rule`, :func:`remove_rule`,
 :func:`set_grants` and :func:`grants_of` (a user's roles in units, as Casbin ``g`` rows),
-:func:`bump_version`.
+:func:`require_other_holder`, :func:`bump_version`, :func:`lock_policy`.
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from archive.db.models import PolicyRule, PolicyVersion
-from archive.errors import Conflict, InvalidInput, NotFound
-from policies import Action, Role
-from policies.separation import separation_violations
+from archive.errors import Conflict, InvalidInput, NotFound, SeparationOfDuties
+from policies import Role
+from policies.separation import covered_actions, violations
 
 _ACTION = re.compile(r"^[a-z]+(:[a-z*]+)?$")
 
@@ -34,46 +38,88 @@ def bump_version(session: Session) -> None:
 
 def _check(role: str, action: str) -> None:
     if role not in {r.value for r in Role}:
-        raise InvalidInput(f"unknown role {role}")
-    known = {a.value for a in Action} | {"maintenance:*"}
-    resource = action.split(":")[0]
-    if not _ACTION.match(action) or (action not in known and not (
-            action.endswith(":*") and any(k.startswith(resource + ":") for k in known))):
+        raise InvalidInput(f"unknown role {role}; one of {', '.join(r.value for r in Role)}")
+    if not _ACTION.match(action) or not covered_actions(action):
         raise InvalidInput(f"unknown action {action}")
+
+
+def _refuse_violations(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> None:
+    """Refuse an edit after which the policy breaks an invariant. A policy that broke one
+    already (an older installation) may still be repaired: an edit that only removes
+    violations is accepted."""
+    found = violations(after)
+    if found and not set(found) < set(violations(before)):
+        first = found[0]
+        raise SeparationOfDuties(first.code, "; ".join(v.detail for v in found))
 
 
 def add_rule(session: Session, *, role: str, action: str) -> None:
     _check(role, action)
+    lock_policy(session)
     rules = list_rules(session)
     if (role, action) in rules:
         raise Conflict(f"{role} already holds {action}")
-    problems = separation_violations([*rules, (role, action)])
-    if problems:
-        raise Conflict("separation of duties: " + "; ".join(problems))
+    _refuse_violations(rules, [*rules, (role, action)])
     session.add(PolicyRule(ptype="p", v0=role, v1=action))
     bump_version(session)
 
 
 def remove_rule(session: Session, *, role: str, action: str) -> None:
-    removed = session.execute(delete(PolicyRule).where(
-        PolicyRule.ptype == "p", PolicyRule.v0 == role, PolicyRule.v1 == action)).rowcount
-    if not removed:
+    lock_policy(session)
+    rules = list_rules(session)
+    if (role, action) not in rules:
         raise NotFound(f"{role} holds no rule {action}")
+    _refuse_violations(rules, [rule for rule in rules if rule != (role, action)])
+    session.execute(delete(PolicyRule).where(
+        PolicyRule.ptype == "p", PolicyRule.v0 == role, PolicyRule.v1 == action))
     bump_version(session)
 
 
 # Roles that may be combined in one account; any other role is held alone (三员分立).
 COMBINABLE = frozenset({Role.ARCHIVIST, Role.STAFF})
+# Duties that must keep an active holder: without one the audit log goes unread, or roles
+# and accounts can no longer be managed.
+GUARDED = (Role.AUDITOR, Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN)
+
+
+def lock_policy(session: Session) -> None:
+    """Serialise policy and grant edits (each checks invariants over the whole policy, so
+    two edits passing each other could together break one)."""
+    session.execute(select(PolicyVersion.id).where(PolicyVersion.id == 1).with_for_update())
+
+
+def roles_of(session: Session, username: str) -> set[str]:
+    return {role for role, _ in grants_of(session, username)}
+
+
+def require_other_holder(session: Session, *, username: str, losing: set[str]) -> None:
+    """Refuse (409) when ``username`` is the last active account holding a guarded role
+    it is about to lose (role change or disabling)."""
+    from archive.db.models import User
+
+    for role in sorted(losing & set(GUARDED)):
+        others = session.scalar(
+            select(func.count()).select_from(PolicyRule)
+            .join(User, User.username == PolicyRule.v0)
+            .where(PolicyRule.ptype == "g", PolicyRule.v1 == role, PolicyRule.v0 != username,
+                   User.active.is_(True)))
+        if not others:
+            raise SeparationOfDuties("last_holder", (
+                f"{username} is the last active {role}; give the role to another account "
+                "first"))
 
 
 def set_grants(session: Session, *, username: str, grants: list[tuple[str, str]]) -> None:
     """Make ``grants`` — (role, unit path) pairs, the first the user's home — the user's
     only role grants (none if empty). A user may act in several units, but an administrator
-    or auditor role is never combined with another role."""
+    or auditor role is never combined with another role, and the last active holder of
+    an administrator or auditor role keeps it."""
+    lock_policy(session)
     roles = {role for role, _ in grants}
     if len(roles) > 1 and not roles <= COMBINABLE:
-        raise Conflict("separation of duties: "
-                       f"{', '.join(sorted(roles - COMBINABLE))} is held alone")
+        raise SeparationOfDuties("held_alone",
+                                 f"{', '.join(sorted(roles - COMBINABLE))} is held alone")
+    require_other_holder(session, username=username, losing=roles_of(session, username) - roles)
     session.execute(delete(PolicyRule).where(PolicyRule.ptype == "g",
                                              PolicyRule.v0 == username))
     for role, unit_path in dict.fromkeys(grants):

@@ -51,7 +51,7 @@ from ingest import (
     inspect,
 )
 from ingest.pipeline import PageText
-from policies import Target, borrow_key
+from policies import Action, Target, borrow_key
 from storage import ObjectInfo, ObjectStore, StorageError
 
 CHUNK = 1024 * 1024
@@ -171,7 +171,7 @@ def accept_upload(
         raise InvalidInput("title is required (at most 500 characters)")
     with sessions() as session:
         dossier = get_dossier(session, actor=actor, dossier_id=upload.dossier_id,
-                              action="record:create")
+                              action=Action.RECORD_CREATE)
     received = receive_original(sessions, stream=upload.stream, filename=upload.filename,
                                 store=store, ingest_settings=ingest_settings,
                                 max_bytes=max_bytes, spool_dir=spool_dir)
@@ -210,7 +210,7 @@ def _forget_object(store: ObjectStore, key: str) -> None:
 
 
 def get_record(
-    session: Session, *, actor: Actor, record_id: str, action: str = "record:read",
+    session: Session, *, actor: Actor, record_id: str, action: str = Action.RECORD_READ,
 ) -> Record:
     record = session.get(Record, record_id)
     if record is None:

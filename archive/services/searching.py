@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from archive.errors import BackendUnavailable, InvalidInput
-from archive.services.access import Actor, clearance_allows, holds_loan, search_units
-from archive.services.masking import mask_text, sees_personal_information
-from policies import Target, borrow_key
+from archive.services.access import Actor, permits, search_units, sees_personal
+from archive.services.masking import mask_text
+from policies import Action, Target, borrow_key
 from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable
 from search.base import SORTS
 from search.errors import InvalidQuery
@@ -61,12 +61,13 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
         raise BackendUnavailable(f"search: {exc}") from exc
     except SearchError as exc:
         raise BackendUnavailable(f"search: {exc}") from exc
-    personal = sees_personal_information(actor)
     hits = []
     for hit in result.hits:
-        granted = clearance_allows(actor, hit.security_level) or holds_loan(
-            actor, Target(key=borrow_key(hit.dossier_id, hit.record_id),
-                          level=hit.security_level))
+        # the same decision as GET records/{id}/text for this caller
+        granted = permits(actor, hit.unit_path, Target(
+            key=borrow_key(hit.dossier_id, hit.record_id), level=hit.security_level),
+            Action.RECORD_CONTENT)
+        personal = sees_personal(actor, hit.unit_path)
         hits.append({
             "record_id": hit.record_id, "dossier_id": hit.dossier_id,
             "customer_account": hit.customer_account, "customer_name": hit.customer_name,

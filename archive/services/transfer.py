@@ -40,6 +40,7 @@ from archive.errors import BackendUnavailable, Conflict, Gone, InvalidInput, Not
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.filing import get_dossier
 from archive.services.records import get_record, record_target
+from policies import Action
 from storage import HashingReader, ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
@@ -61,18 +62,18 @@ def _records(session: Session, actor: Actor, record_ids: list[str] | None,
         raise InvalidInput("give either record_ids or dossier_id")
     if dossier_id is not None:
         dossier = get_dossier(session, actor=actor, dossier_id=dossier_id,
-                              action="transfer:create")
+                              action=Action.TRANSFER_CREATE)
         records = [r for r in dossier.records if r.destroyed_at is None]
     else:
         assert record_ids is not None
         unique = list(dict.fromkeys(record_ids))
         if not unique or len(unique) > MAX_ITEMS:
             raise InvalidInput(f"give between 1 and {MAX_ITEMS} record ids")
-        records = [get_record(session, actor=actor, record_id=r, action="transfer:create")
+        records = [get_record(session, actor=actor, record_id=r, action=Action.TRANSFER_CREATE)
                    for r in unique]
     for record in records:
         # A package carries content: each record as if the actor read it (unit, clearance).
-        require_unit(actor, record.dossier.unit.path, f"record {record.id}", "record:content",
+        require_unit(actor, record.dossier.unit.path, f"record {record.id}", Action.RECORD_CONTENT,
                      record_target(record))
         if record.destroyed_at is not None:
             raise Conflict(f"record {record.id} was destroyed and cannot be transferred")
@@ -198,7 +199,7 @@ def forget_package(store: ObjectStore, key: str) -> None:
 
 
 def get_transfer(session: Session, *, actor: Actor, transfer_id: str,
-                 action: str = "transfer:read") -> Transfer:
+                 action: str = Action.TRANSFER_READ) -> Transfer:
     transfer = session.get(Transfer, transfer_id)
     if transfer is None:
         raise NotFound(f"transfer {transfer_id} not found")
@@ -212,7 +213,7 @@ def open_package(session: Session, *, actor: Actor, transfer_id: str) -> Transfe
     transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
     for record in session.scalars(select(Record).where(
             Record.id.in_(transferred_ids(transfer)))):
-        require_unit(actor, record.dossier.unit.path, f"record {record.id}", "record:content",
+        require_unit(actor, record.dossier.unit.path, f"record {record.id}", Action.RECORD_CONTENT,
                      record_target(record))
     if not transfer.package_key:
         raise Gone(f"the package of transfer {transfer_id} was removed: a record in it was "
@@ -222,7 +223,7 @@ def open_package(session: Session, *, actor: Actor, transfer_id: str) -> Transfe
 
 def list_transfers(session: Session, *, actor: Actor) -> list[Transfer]:
     return list(session.scalars(
-        select(Transfer).where(in_units(Transfer.unit_path, units_for(actor, "transfer:read")))
+        select(Transfer).where(in_units(Transfer.unit_path, units_for(actor, Action.TRANSFER_READ)))
         .order_by(Transfer.created_at.desc()).limit(500)))
 
 
@@ -230,7 +231,7 @@ def record_receipt(session: Session, *, actor: Actor, transfer_id: str, valid: b
                    detail: str, now: datetime) -> Transfer:
     """The receiver's integrity check, as reported back: closes the handover."""
     transfer = get_transfer(session, actor=actor, transfer_id=transfer_id,
-                            action="transfer:create")
+                            action=Action.TRANSFER_CREATE)
     if transfer.status != "exported":
         raise Conflict(f"transfer {transfer_id} was already {transfer.status}")
     transfer.status = "accepted" if valid else "refused"

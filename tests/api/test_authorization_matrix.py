@@ -144,10 +144,10 @@ ROUTES = [
           lambda c, h, w, lv, lent: c.get("/api/v1/policies", headers=h)),
     Route("POST", "/api/v1/policies", "policy:edit", False, False, 201,
           lambda c, h, w, lv, lent: c.post("/api/v1/policies", headers=h, json={
-              "role": "archivist", "action": "maintenance:*"})),
+              "role": "staff", "action": "borrow:stats"})),
     Route("DELETE", "/api/v1/policies", "policy:edit", False, False, 204,
           lambda c, h, w, lv, lent: c.delete("/api/v1/policies", headers=h, params={
-              "role": "archivist", "action": "maintenance:*"})),
+              "role": "staff", "action": "borrow:stats"})),
 ]
 
 

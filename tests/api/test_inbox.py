@@ -33,14 +33,14 @@ def _receive(client, settings, content: bytes, name: str) -> str:
 
     state = client.app.state
     with state.sessions() as session:
-        actor = actor_for(session, "archivist")
+        actor = actor_for(session, "archivist", state.authorizer)
     item, _ = accept_to_inbox(state.sessions, actor=actor, stream=io.BytesIO(content),
                               filename=name, store=state.store, ingest_settings=settings.ingest,
                               max_bytes=settings.max_upload_bytes,
                               spool_dir=settings.data_dir / "spool",
                               trail=Trail(settings.audit.key, actor, "test"))
     Worker(JobContext.of(settings, sessions=state.sessions, store=state.store,
-                         search=state.search)).run_pending()
+                         search=state.search, authorizer=state.authorizer)).run_pending()
     return item.id
 
 

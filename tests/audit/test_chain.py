@@ -9,13 +9,14 @@ from archive.db.migrate import upgrade
 from archive.db.session import make_engine, make_sessionmaker
 from archive.services.access import Actor
 from archive.services.audit import Event, anchor, append, read_anchors, verify
+from policies import CasbinAuthorizer
 from storage.filesystem import FilesystemStore
 from storage.settings import FilesystemSettings
 from tests.factories import postgres_database
 
 KEY = b"k" * 32
 ACTOR = Actor(user_id=1, username="clerk", role="staff", unit_code="xh",
-              unit_path="/root/hz/xh/", clearance="内部")
+              unit_path="/root/hz/xh/", clearance="内部", authorizer=CasbinAuthorizer())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])

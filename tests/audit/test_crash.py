@@ -25,10 +25,12 @@ CHILD = textwrap.dedent("""
     from archive.services.accounts import actor_for
     from archive.services.audit import Event, Trail
     from archive.services.filing import create_customer
+    from policies import CasbinAuthorizer
 
-    sessions = make_sessionmaker(make_engine(sys.argv[1]))
+    engine = make_engine(sys.argv[1])
+    sessions = make_sessionmaker(engine)
     session = sessions()
-    actor = actor_for(session, "archivist")
+    actor = actor_for(session, "archivist", CasbinAuthorizer(engine))
     create_customer(session, actor=actor, account="3300099999", name="张伟",
                     customer_class="低压", unit="hz")
     Trail(sys.argv[2].encode(), actor, "test").record(
@@ -67,9 +69,10 @@ def test_killed_before_commit_leaves_nothing(url) -> None:
     from archive.services.accounts import actor_for
     from archive.services.audit import Event, Trail
     from archive.services.filing import create_customer
+    from policies import CasbinAuthorizer
 
     with sessions.begin() as session:
-        actor = actor_for(session, "archivist")
+        actor = actor_for(session, "archivist", CasbinAuthorizer(engine))
         create_customer(session, actor=actor, account="3300099999", name="张伟",
                         customer_class="低压", unit="hz")
         Trail(KEY.encode(), actor, "test").record(session, Event("customer:create"))

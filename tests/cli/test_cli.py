@@ -122,10 +122,11 @@ def _add_customers(data_dir, customers) -> None:
     from archive.db.session import make_engine, make_sessionmaker
     from archive.services.accounts import actor_for
     from archive.services.filing import create_customer
+    from policies import CasbinAuthorizer
 
     engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
     with make_sessionmaker(engine).begin() as session:
-        actor = actor_for(session, "dangan")
+        actor = actor_for(session, "dangan", CasbinAuthorizer(engine))
         for customer in customers:
             create_customer(session, actor=actor, account=customer.account, name=customer.name,
                             customer_class=customer.customer_class, unit="xh")
@@ -173,7 +174,7 @@ def test_import_without_a_manifest_files_by_the_text_and_keeps_the_rest(
         waiting = {i.original_filename: i.reason for i in session.scalars(
             select(InboxItem).where(InboxItem.status == "waiting"))}
         assert waiting == {"c.pdf": f"customer {stranger.customer.account} is not in the "
-                                    "archive",
+                                    "archive of the units where dangan files records",
                            "d.pdf": "文件类型 not recognised in the title; no 户号 found in "
                                     "the text"}
     engine.dispose()
@@ -190,8 +191,10 @@ def test_verify_finds_a_damaged_original(data_dir) -> None:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
+    from policies import CasbinAuthorizer
+
     with sessions.begin() as session:
-        actor = actor_for(session, "dangan")
+        actor = actor_for(session, "dangan", CasbinAuthorizer(engine))
         create_customer(session, actor=actor, account="3300000001", name="张伟",
                         customer_class="低压", unit="xh")
     pdf = data_dir / "a.pdf"

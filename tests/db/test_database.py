@@ -22,6 +22,7 @@ from archive.services.accounts import (
 )
 from archive.services.filing import create_customer, create_dossier, next_archive_number
 from archive.settings import ArchiveNumberSettings
+from policies import CasbinAuthorizer
 from tests.factories import postgres_database
 
 
@@ -85,7 +86,7 @@ def test_passwords_are_hashed_and_checked(sessions) -> None:
 
 def test_customer_account_is_unique(sessions) -> None:
     with sessions.begin() as session:
-        actor = actor_for(session, "archivist")
+        actor = actor_for(session, "archivist", CasbinAuthorizer(sessions.kw["bind"]))
         create_customer(session, actor=actor, account="3300012345", name="张伟",
                         customer_class="低压", unit="hz")
     with sessions.begin() as session, pytest.raises(Conflict):
@@ -96,7 +97,7 @@ def test_customer_account_is_unique(sessions) -> None:
 def test_sha256_of_originals_is_unique(sessions) -> None:
     numbering = ArchiveNumberSettings()
     with sessions.begin() as session:
-        actor = actor_for(session, "archivist")
+        actor = actor_for(session, "archivist", CasbinAuthorizer(sessions.kw["bind"]))
         create_customer(session, actor=actor, account="3300012345", name="张伟",
                         customer_class="低压", unit="hz")
         dossier = create_dossier(session, actor=actor, numbering=numbering,

@@ -39,7 +39,8 @@ def test_backoff_then_failure_with_the_reason(client, settings) -> None:
     store = mock.Mock(wraps=state.store)
     store.get.side_effect = StorageUnavailable("connection refused")
     policy = JobPolicy(max_attempts=3, backoff=timedelta(seconds=60))
-    ctx = JobContext.of(settings, sessions=state.sessions, store=store, search=state.search)
+    ctx = JobContext.of(settings, sessions=state.sessions, store=store, search=state.search,
+                        authorizer=state.authorizer)
     ctx.policy = policy
 
     waits = []
@@ -80,7 +81,7 @@ def test_a_broken_job_fails_with_its_reason_and_the_worker_goes_on(client, setti
     state.store.set_legal_hold(key, False)
     state.store.delete(key)
     ctx = JobContext.of(settings, sessions=state.sessions, store=state.store,
-                        search=state.search)
+                        search=state.search, authorizer=state.authorizer)
     worker = Worker(ctx)
     assert worker.run_pending() == 2
     first = client.get(f"/api/v1/jobs/{broken['job_id']}", headers=archivist).json()
@@ -108,7 +109,8 @@ def test_a_search_outage_neither_fails_the_job_nor_loses_the_change(client, sett
     state = client.app.state
     away = mock.Mock(wraps=state.search)
     away.index.side_effect = SearchUnavailable("connection refused")
-    ctx = JobContext.of(settings, sessions=state.sessions, store=state.store, search=away)
+    ctx = JobContext.of(settings, sessions=state.sessions, store=state.store, search=away,
+                        authorizer=state.authorizer)
     worker = Worker(ctx)
     assert worker.run_pending() == 1
     assert client.get(f"/api/v1/jobs/{ids['job_id']}", headers=archivist).json()["status"] == "done"
