@@ -138,3 +138,41 @@ def test_administrative_roles_are_never_combined(client, also) -> None:
     assert "separation of duties" in refused.json()["detail"]
     me = client.get("/api/v1/auth/me", headers=login(client, "clerk")).json()
     assert me["role"] == "staff"
+
+
+def test_the_last_holder_of_a_duty_keeps_it(client) -> None:
+    """GIVEN one active auditor, security admin and system admin WHEN any of them would be
+    disabled or lose the role THEN 409 names the invariant; with a second holder it works."""
+    sysadmin, secadmin = login(client, "sysadmin"), login(client, "secadmin")
+    for username in ("auditor", "secadmin", "sysadmin"):
+        refused = client.post(f"/api/v1/accounts/{username}/disable", headers=sysadmin)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["invariant"] == "last_holder"
+    refused = client.put("/api/v1/accounts/auditor/grants", headers=secadmin,
+                         json={"role": "staff", "unit": "xh", "clearance": "内部"})
+    assert (refused.status_code, refused.json()["invariant"]) == (409, "last_holder")
+    assert client.get("/api/v1/audit/events", headers=login(client, "auditor")).status_code == 200
+    # a second auditor: now the first may go
+    assert client.post("/api/v1/accounts", headers=sysadmin, json={
+        "username": "shenji2", "password": "auditor-pass-2"}).status_code == 201
+    assert client.put("/api/v1/accounts/shenji2/grants", headers=secadmin, json={
+        "role": "auditor", "unit": "root", "clearance": "内部"}).status_code == 200
+    assert client.post("/api/v1/accounts/auditor/disable", headers=sysadmin).status_code == 200
+    refused = client.post("/api/v1/accounts/shenji2/disable", headers=sysadmin)
+    assert refused.status_code == 409
+
+
+@pytest.mark.parametrize("name", ["system", "System", "anonymous", "worker", "cli", "--x"])
+def test_reserved_account_names_are_refused(client, name) -> None:
+    refused = client.post("/api/v1/accounts", headers=login(client, "sysadmin"),
+                          json={"username": name, "password": "reserved-pass-1"})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["invariant"] == "reserved_name"
+
+
+def test_a_typed_name_is_no_actor_of_the_trail(client) -> None:
+    """A failed login as a name nobody holds (here the workers' ``system``) is audited
+    under the anonymous actor, never as that name."""
+    assert token(client, "system", "whatever-pass-1").status_code == 401
+    events = audited(client, action="login", decision="deny")
+    assert [(e["actor"], e["object_id"]) for e in events] == [("-", "system")]
