@@ -131,8 +131,12 @@ class JobPublic(BaseModel):
 
 
 class Highlight(BaseModel):
-    page: int
-    text: str
+    page: int = Field(description="the page the fragment is from (1 = first)")
+    text: str = Field(description=(
+        "HTML-safe fragment of the page: the page text is escaped, and only the hits are "
+        "markup, wrapped in <em>…</em>. Personal numbers are masked for callers without "
+        "the personal-information clearance. Every other field of an answer is plain "
+        "text, to be escaped by whoever displays it."))
 
 
 class SearchHit(BaseModel):
@@ -147,8 +151,10 @@ class SearchHit(BaseModel):
     unit: str
     security_level: str
     score: float
-    highlights: list[Highlight]
-    access: Literal["granted", "restricted"]
+    highlights: list[Highlight] = Field(description="empty unless access is granted")
+    access: Literal["granted", "restricted"] = Field(description=(
+        "granted: the caller may read the record's content (GET records/{id}/text answers "
+        "200); restricted: catalogue fields only, and the record matched on them alone"))
 
 
 class SearchResponse(BaseModel):

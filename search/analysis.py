@@ -17,6 +17,7 @@ Public surface: :func:`normalise`, :func:`words`, :func:`chars`, :func:`parse_qu
 from __future__ import annotations
 
 import functools
+import html
 import importlib.resources
 import logging
 import re
@@ -179,7 +180,10 @@ def _normalised_with_map(text: str) -> tuple[str, list[int] | range]:
 def highlight_pages(
     pages: list[tuple[int, str]], query: ParsedQuery, *, window: int = 24, limit: int = 3
 ) -> list[Highlight]:
-    """Fragments of the pages that contain query terms, terms wrapped in <em>."""
+    """Fragments of the pages that contain query terms, terms wrapped in ``<em>``.
+
+    The fragment is HTML-safe: the page text is escaped before the hits are marked, so
+    markup that OCR or a text layer put in a page reaches no one as markup."""
     needles = [re.escape("".join(t.chars)) for t in query.terms]
     if not needles:
         return []
@@ -189,19 +193,20 @@ def highlight_pages(
         text = strip_cjk_spaces(raw)
         norm, origin = _normalised_with_map(text)
         # Compare against text with spaces removed between Chinese characters only.
-        matches = list(pattern.finditer(norm))
-        if not matches:
+        hits = [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(norm)]
+        if not hits:
             continue
-        first = matches[0]
-        start = max(0, origin[first.start()] - window)
-        end = min(len(text), origin[first.end() - 1] + 1 + window)
-        fragment = text[start:end]
-        for term in sorted({text[origin[m.start()]: origin[m.end() - 1] + 1] for m in matches
-                            if start <= origin[m.start()] and origin[m.end() - 1] < end},
-                           key=len, reverse=True):
-            fragment = fragment.replace(term, f"\x00{term}\x01")
-        fragment = fragment.replace("\x00", "<em>").replace("\x01", "</em>")
-        fragment = " ".join(fragment.split())
+        start = max(0, hits[0][0] - window)
+        end = min(len(text), hits[0][1] + window)
+        parts, position = [], start
+        for hit_start, hit_end in hits:
+            if hit_start < position or hit_end > end:
+                continue
+            parts += [html.escape(text[position:hit_start]), "<em>",
+                      html.escape(text[hit_start:hit_end]), "</em>"]
+            position = hit_end
+        parts.append(html.escape(text[position:end]))
+        fragment = " ".join("".join(parts).split())
         found.append(Highlight(number, ("…" if start else "") + fragment
                                + ("…" if end < len(text) else "")))
         if len(found) >= limit:

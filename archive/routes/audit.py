@@ -5,8 +5,6 @@ Reading the audit log is itself audited.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -21,6 +19,7 @@ from archive.deps import SessionDep, StoreDep, TrailDep, allowed
 from archive.services.access import Actor, sees_personal
 from archive.services.audit import Event, read_anchors, verify
 from archive.services.masking import mask_text, mask_values
+from archive.services.spreadsheet import rows_as_csv
 from policies import Action
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -86,16 +85,9 @@ def events(
 
 
 def _csv(rows: list[dict]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
-    buffer.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**row, "details": json.dumps(row["details"], ensure_ascii=False)})
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+    return rows_as_csv(FIELDS, ([json.dumps(row[name], ensure_ascii=False)
+                                 if name == "details" else row[name] for name in FIELDS]
+                                for row in rows))
 
 
 @router.get("/verify")

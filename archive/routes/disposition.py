@@ -8,8 +8,6 @@ is held or retained, and past its due date becomes a destruction proposal.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -47,6 +45,7 @@ from archive.services.disposition import (
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
 from archive.services.retention import protect_original
+from archive.services.spreadsheet import rows_as_csv
 from policies import Action
 from storage import ObjectStore
 
@@ -287,13 +286,9 @@ def destruction_register(
     rows = [RegisterEntry.model_validate(e) for e in entries]
     if format == "json":
         return rows
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(REGISTER_LABELS)
-    for row in rows:
-        writer.writerow([getattr(row, name) if getattr(row, name) is not None else ""
-                         for name in REGISTER_FIELDS])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    text = "".join(rows_as_csv(REGISTER_LABELS, ([getattr(row, name) for name in REGISTER_FIELDS]
+                                                 for row in rows)))
+    return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=register.csv"})
 
 

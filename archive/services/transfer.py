@@ -21,7 +21,6 @@ Public surface: :func:`export`, :func:`record_receipt`, :func:`check_package`,
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import mimetypes
@@ -40,6 +39,7 @@ from archive.errors import BackendUnavailable, Conflict, Gone, InvalidInput, Not
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.filing import get_dossier
 from archive.services.records import get_record, record_target
+from archive.services.spreadsheet import write_csv
 from policies import Action
 from storage import HashingReader, ObjectStore, StorageError
 
@@ -125,10 +125,9 @@ def _write_metadata(folder: Path, rows: list[dict[str, object]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "catalogue.json").write_text(
         json.dumps({"records": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
-    with open(folder / "catalogue.csv", "w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow([label for _, label in CATALOGUE_FIELDS])
-        writer.writerows([row[name] for name, _ in CATALOGUE_FIELDS] for row in rows)
+    with open(folder / "catalogue.csv", "w", encoding="utf-8", newline="") as out:
+        write_csv(out, [label for _, label in CATALOGUE_FIELDS],
+                  ([row[name] for name, _ in CATALOGUE_FIELDS] for row in rows))
 
 
 def _zip(folder: Path, target: Path) -> None:
