@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from archive.clock import Clock
 from archive.db.session import make_engine, make_sessionmaker
 from archive.deps import client_address
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, RateLimited
 from archive.routes import (
     accounts,
     audit,
@@ -39,6 +39,7 @@ from archive.routes import (
 )
 from archive.services.audit import Anchorer, Event, Trail
 from archive.services.jobs import JobContext, start_workers
+from archive.services.throttle import Throttle
 from archive.settings import Settings, get_settings
 from policies import CasbinAuthorizer
 from search import make_search
@@ -48,9 +49,13 @@ log = logging.getLogger(__name__)
 API = "/api/v1"
 
 
-def error_response(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
+                   **extra: object) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status,
-                        headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+                        headers=headers or None)
 
 
 class UploadLimit:
@@ -76,7 +81,8 @@ def _audit_denial(request: Request, exc: ArchiveError) -> None:
     """A refused request leaves an event of its own, committed apart from the request's
     rolled-back work."""
     actor = getattr(request.state, "actor", None)
-    if actor is None or exc.status not in (403, 404):
+    audited = exc.status in (403, 404) or (isinstance(exc, RateLimited) and exc.audit)
+    if actor is None or not audited:
         return
     state = request.app.state
     with state.sessions.begin() as session:
@@ -94,7 +100,7 @@ def _register_errors(app: FastAPI) -> None:
     @app.exception_handler(ArchiveError)
     def archive_error(request: Request, exc: ArchiveError) -> JSONResponse:
         _audit_denial(request, exc)
-        return error_response(exc.status, exc.code, exc.detail, **exc.extra())
+        return error_response(exc.status, exc.code, exc.detail, exc.headers(), **exc.extra())
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -128,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search = make_search(settings.search)
         app.state.clock = Clock()
         app.state.authorizer = CasbinAuthorizer(engine, clock=app.state.clock.now)
+        app.state.search_throttle = Throttle("search", settings.search_rate_limit)
         app.state.audit_key = settings.audit.key
         app.state.anchorer = Anchorer(app.state.sessions, app.state.store,
                                       settings.audit.anchor_seconds)

@@ -7,6 +7,7 @@
     ├── NotAuthenticated               401    not_authenticated
     ├── PermissionDenied               403    forbidden
     ├── NotFound                       404    not_found
+    ├── RateLimited                    429    rate_limited (Retry-After)
     ├── Conflict                       409    conflict
     │   ├── DuplicateRecord            409    duplicate_record (the existing id, if in reach)
     │   └── SeparationOfDuties         409    separation_of_duties (names the invariant)
@@ -25,6 +26,9 @@ class ArchiveError(Exception):
         self.detail = detail
 
     def extra(self) -> dict[str, object]:
+        return {}
+
+    def headers(self) -> dict[str, str]:
         return {}
 
 
@@ -56,6 +60,24 @@ class PermissionDenied(ArchiveError):
 class NotFound(ArchiveError):
     status = 404
     code = "not_found"
+
+
+class RateLimited(ArchiveError):
+    """Too many requests of one kind from one user; ``audit`` marks the first of a burst."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int, audit: bool) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.audit = audit
+
+    def extra(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Conflict(ArchiveError):

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     root_unit: str = "root"
     root_unit_name: str = "供电公司"
     max_upload_bytes: int = 200 * 1024 * 1024
+    # Searches per user (a moving window for each part; see archive.services.throttle):
+    # enough for a clerk at work, far too few to use search as an oracle. Empty: no limit.
+    search_rate_limit: str = "30/10seconds;1200/hour"
     # The web process runs the ingest workers itself (single-machine default); with False,
     # run `archive worker` beside it.
     embedded_worker: bool = True

@@ -29,11 +29,12 @@ import itertools
 import struct
 import tempfile
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import Image, ImageDraw
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 from pypdf.generic import (
@@ -49,6 +50,7 @@ from pypdf.generic import (
 
 from ingest.document import PageSource, iter_pages
 from ingest.errors import CorruptFile
+from ingest.ocr import OcrLine
 from ingest.pipeline import PageLayout, PageText
 from ingest.preprocess import straighten
 from ingest.settings import IngestSettings
@@ -71,6 +73,7 @@ def write_access_copy(
     target: Path,
     *,
     jpeg_quality: int = JPEG_QUALITY,
+    mask: Callable[[str], str] | None = None,
 ) -> None:
     """Write the searchable access copy of ``original`` to ``target``.
 
@@ -79,12 +82,19 @@ def write_access_copy(
     layout's boxes, a text-layer page is copied from the original. ``target`` appears only
     when complete (it is written under another name and renamed), so a failure leaves no
     half-written copy. Raises ValueError when ``pages`` are not the original's pages.
+
+    ``mask`` makes the copy for readers who may not see personal information: it takes a
+    line of text and returns it with the personal values masked, keeping its length. Every
+    line of invisible text goes through it; a page with a text layer is not copied but
+    drawn as an image, its text layer rebuilt from its lines through ``mask``, and the
+    characters ``mask`` changed are painted over in the image. (The page images of scans
+    are kept as scanned.)
     """
     partial = target.with_name(f"{target.name}.partial")
     try:
         with (tempfile.TemporaryFile(dir=target.parent) as spool,
               open(original, "rb") as file):
-            writer = _build(original, file, pages, settings, spool, jpeg_quality)
+            writer = _build(original, file, pages, settings, spool, jpeg_quality, mask)
             with open(partial, "wb") as out:
                 writer.write(out)
         partial.replace(target)
@@ -93,7 +103,8 @@ def write_access_copy(
 
 
 def _build(original: Path, file: BinaryIO, pages: Sequence[PageText],
-           settings: IngestSettings, spool: BinaryIO, jpeg_quality: int) -> PdfWriter:
+           settings: IngestSettings, spool: BinaryIO, jpeg_quality: int,
+           mask: Callable[[str], str] | None) -> PdfWriter:
     """The copy's pages in the original's order, one page image at a time: the document
     walk of :func:`ingest.document.iter_pages` decides, as it did for OCR, which pages
     have a text layer to keep and which are images."""
@@ -101,6 +112,14 @@ def _build(original: Path, file: BinaryIO, pages: Sequence[PageText],
     reader: PdfReader | None = None
     font: IndirectObject | None = None
     for page, source in _paired(pages, iter_pages(original, settings)):
+        if source.image is None and mask is not None:
+            if font is None:
+                font = _add_glyphless_font(writer)
+            drawn, layout = _drawn_text_page(original, source.number, settings, mask)
+            _add_scanned_page(writer, layout, font=font,
+                              image=_spool_image(drawn, layout, spool, jpeg_quality))
+            drawn.close()
+            continue
         if source.image is None:  # a text layer: only PDF pages come without an image
             try:
                 if reader is None:
@@ -112,10 +131,57 @@ def _build(original: Path, file: BinaryIO, pages: Sequence[PageText],
         if font is None:
             font = _add_glyphless_font(writer)
         layout = page.layout or PageLayout(source.image.size, source.dpi, 0, 0.0, ())
+        if mask is not None:
+            layout = replace(layout, lines=tuple(replace(line, text=mask(line.text))
+                                                 for line in layout.lines))
         image = _spool_image(source.image, layout, spool, jpeg_quality)
         _add_scanned_page(writer, layout, font=font, image=image)
         source.image.close()
     return writer
+
+
+def _drawn_text_page(original: Path, number: int, settings: IngestSettings,
+                     mask: Callable[[str], str]) -> tuple[Image.Image, PageLayout]:
+    """A page with a text layer drawn as an image at the settings' dpi, what ``mask``
+    changes painted over, and its text lines (masked) where they sit."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(original))
+    except pdfium.PdfiumError as exc:
+        raise CorruptFile(f"the PDF cannot be read: {exc}") from exc
+    try:
+        page = pdf[number - 1]
+        scale = settings.dpi / 72
+        _, height = page.get_size()
+        image = page.render(scale=scale, grayscale=False).to_pil().convert("RGB")
+        text_page = page.get_textpage()
+        text = text_page.get_text_range(0, text_page.count_chars())
+        masked = mask(text)
+
+        def pixels(left: float, bottom: float, right: float, top: float
+                   ) -> tuple[int, int, int, int]:
+            return (round(left * scale), round((height - top) * scale),
+                    round(right * scale), round((height - bottom) * scale))
+
+        draw = ImageDraw.Draw(image)
+        if len(masked) == len(text):
+            for index, (was, now) in enumerate(zip(text, masked, strict=True)):
+                if was != now:
+                    box = pixels(*text_page.get_charbox(index))
+                    draw.rectangle(box, fill=(0, 0, 0))
+        else:  # not the same length: nothing to place the masks by, so none of it shows
+            draw.rectangle((0, 0, image.width, image.height), fill=(255, 255, 255))
+        lines = []
+        for index in range(text_page.count_rects()):
+            rect = text_page.get_rect(index)
+            line = mask(text_page.get_text_bounded(*rect))
+            if line.strip():
+                lines.append(OcrLine(line, pixels(*rect), None))
+        page.close()
+    finally:
+        pdf.close()
+    return image, PageLayout(image.size, settings.dpi, 0, 0.0, tuple(lines))
 
 
 def _paired(pages: Sequence[PageText], sources: Iterator[PageSource]

@@ -1,7 +1,9 @@
 """The SearchBackend protocol and the documents and queries it exchanges.
 
-Public surface: :class:`SearchBackend`, :class:`SearchDocument`, :class:`SearchQuery`,
-:class:`SearchHit`, :class:`SearchResult`, ``FACET_FIELDS``.
+Public surface: :class:`SearchBackend`, :class:`SearchDocument`, :class:`SearchPage`,
+:class:`SearchQuery`, :class:`TextScope`, :class:`SearchHit`, :class:`SearchResult`,
+:func:`catalogue_text`, :func:`document_personal_values`, :func:`unit_under`,
+``FACET_FIELDS``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from search.analysis import Highlight
+from search.personal import Span, find_personal, mask, personal_values
 
 FACET_FIELDS = ("doc_type", "category", "unit", "security_level", "customer_class")
 SORTS = ("relevance", "date")
@@ -23,9 +26,29 @@ MAX_PAGE_SIZE = 100
 MAX_RESULT_WINDOW = 10_000
 
 
+class SearchPage(NamedTuple):
+    """A page's text and the spans of the personal values in it (None: find them now)."""
+
+    number: int
+    text: str
+    personal: tuple[Span, ...] | None = None
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        return self.personal if self.personal is not None else find_personal(self.text)
+
+    @property
+    def masked(self) -> str:
+        """The text as callers without the personal-information clearance read it."""
+        return mask(self.text, self.spans)
+
+
 @dataclass(frozen=True)
 class SearchDocument:
-    """One record as the index sees it: catalogue fields and the text of each page."""
+    """One record as the index sees it: catalogue fields and the text of each page.
+
+    Pages may be given as plain ``(number, text)`` pairs; they become :class:`SearchPage`.
+    """
 
     record_id: str
     dossier_id: str
@@ -40,7 +63,11 @@ class SearchDocument:
     security_level: str
     address: str = ""
     customer_class: str = ""  # 高压 / 低压非居民 / 低压居民 …
-    pages: tuple[tuple[int, str], ...] = ()
+    pages: tuple[SearchPage, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", tuple(
+            page if isinstance(page, SearchPage) else SearchPage(*page) for page in self.pages))
 
     @functools.cached_property
     def digest(self) -> str:
@@ -48,6 +75,17 @@ class SearchDocument:
         database (``archive reindex --check``)."""
         return hashlib.sha256(json.dumps(asdict(self), ensure_ascii=False, default=str,
                                          sort_keys=True).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class TextScope:
+    """The records whose page text a query may match: unit path under one of ``units`` and
+    level one of ``levels``, or a dossier or record named (lent to the caller)."""
+
+    units: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    dossiers: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +100,11 @@ class SearchQuery:
     unit: str | None = None
     security_levels: tuple[str, ...] | None = None  # None: any
     unit_paths: tuple[str, ...] | None = None  # None: any; else the record's path starts with one
+    # Records whose page text may match; the others match on catalogue fields only.
+    text_scope: TextScope | None = None  # None: every record's
+    # Units (paths) whose records' personal values the caller sees: found by their value,
+    # highlighted unmasked. Elsewhere page text is searched and highlighted masked.
+    personal_units: tuple[str, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
     sort: str = "relevance"  # "relevance" (then newest) or "date" (newest first)
@@ -85,6 +128,7 @@ class SearchHit:
     score: float
     highlights: tuple[Highlight, ...] = ()
     unit_path: str = ""
+    personal_shown: bool = False  # highlights made from the unmasked text
 
 
 @dataclass(frozen=True)
@@ -136,6 +180,15 @@ class SearchBackend(Protocol):
     - ``rebuild`` replaces the whole index with the given documents; searches during a
       rebuild MUST keep answering from the old index until the new one is complete.
     - An empty query with filters lists matching records by date, newest first.
+    - Personal values (:mod:`search.personal`) MUST be indexed masked: page text and the
+      title are matched as :attr:`SearchPage.masked` reads, so no query of a value finds
+      it, except a term equal to a whole value (:func:`search.personal.query_value`) on a
+      record under ``personal_units``. Highlights MUST be cut from the masked text unless
+      the record is under ``personal_units`` (then ``personal_shown``), and MUST be
+      HTML-safe (:func:`search.analysis.highlight_pages`).
+    - Page text (and personal values) MUST match only records within ``text_scope``; the
+      others match on catalogue fields alone, and their score MUST NOT depend on their
+      pages.
     - Backend outages MUST surface as :class:`search.errors.SearchUnavailable`.
     """
 
@@ -159,8 +212,22 @@ class SearchBackend(Protocol):
 
 
 def catalogue_text(doc: SearchDocument) -> str:
-    """The catalogue fields searched alongside the page text."""
+    """The catalogue fields searched alongside the page text (a personal value typed into
+    the title is masked there too)."""
+    title = mask(doc.title, find_personal(doc.title))
     return " ".join(
-        part for part in (doc.title, doc.customer_name, doc.address, doc.customer_account,
+        part for part in (title, doc.customer_name, doc.address, doc.customer_account,
                           doc.doc_type) if part
     )
+
+
+def document_personal_values(doc: SearchDocument) -> tuple[str, ...]:
+    """Every personal value of the record, as :func:`search.personal.digits_of` writes it."""
+    values = set(personal_values(doc.title, find_personal(doc.title)))
+    for page in doc.pages:
+        values.update(personal_values(page.text, page.spans))
+    return tuple(sorted(values))
+
+
+def unit_under(unit_path: str, units: Iterable[str]) -> bool:
+    return any(unit_path.startswith(unit) for unit in units)

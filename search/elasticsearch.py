@@ -4,7 +4,9 @@ The mapping uses only built-in analyzers (``whitespace``), because Chinese segme
 happens in Python (:mod:`search.analysis`) for every backend; the same mapping therefore
 works on a minimal node and on a full production cluster. Pages are a nested field so a
 record matches when its terms are spread over several pages. ``rebuild`` fills a fresh
-index and swaps the alias in one atomic call.
+index and swaps the alias in one atomic call. Pages are indexed masked (:mod:`search.personal`)
+and keep their text and masked text for highlights; a page match counts only for records
+within the query's text scope.
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from search.base import (
     SearchHit,
     SearchQuery,
     SearchResult,
+    TextScope,
     catalogue_text,
     decode_cursor,
+    document_personal_values,
     encode_cursor,
+    unit_under,
 )
 from search.errors import InvalidQuery, SearchError, SearchUnavailable
+from search.personal import query_value
 from search.settings import ElasticsearchSettings
 
 _TEXT = {"type": "text", "analyzer": "whitespace"}
@@ -44,6 +50,7 @@ MAPPING: dict[str, Any] = {
         "unit": _KEYWORD, "unit_path": _KEYWORD, "security_level": _KEYWORD,
         "address": _KEYWORD, "customer_class": _KEYWORD,
         "digest": {"type": "keyword", "index": False},
+        "personal": _KEYWORD,  # the record's personal values, for exact search by the cleared
         "name_chars": _TEXT, "address_chars": _TEXT,
         "catalogue_words": _TEXT, "catalogue_chars": _TEXT,
         "pages": {
@@ -51,6 +58,7 @@ MAPPING: dict[str, Any] = {
             "properties": {
                 "number": {"type": "integer"},
                 "text": {"type": "text", "index": False},
+                "masked": {"type": "text", "index": False},
                 "words": _TEXT,
                 "chars": _TEXT,
             },
@@ -83,30 +91,63 @@ def _source(doc: SearchDocument) -> dict[str, Any]:
         "doc_date": doc.doc_date.isoformat() if doc.doc_date else None,
         "unit": doc.unit, "unit_path": doc.unit_path, "security_level": doc.security_level,
         "address": doc.address, "customer_class": doc.customer_class, "digest": doc.digest,
+        "personal": list(document_personal_values(doc)),
         "name_chars": " ".join(chars(doc.customer_name)),
         "address_chars": " ".join(chars(doc.address)),
         "catalogue_words": " ".join(words(catalogue)),
         "catalogue_chars": " ".join(chars(catalogue)),
         "pages": [
-            {"number": n, "text": text, "words": " ".join(words(text)),
-             "chars": " ".join(chars(text))}
-            for n, text in doc.pages
+            {"number": page.number, "text": page.text, "masked": masked,
+             "words": " ".join(words(masked)), "chars": " ".join(chars(masked))}
+            for page, masked in ((page, page.masked) for page in doc.pages)
         ],
     }
 
 
-def _term_query(term: Term) -> dict[str, Any]:
+def _scope_filter(scope: TextScope | None) -> dict[str, Any] | None:
+    """The records within the text scope, as a filter (None: every record)."""
+    if scope is None:
+        return None
+    should: list[dict[str, Any]] = []
+    if scope.units and scope.levels:
+        should.append({"bool": {"filter": [
+            {"bool": {"should": [{"prefix": {"unit_path": u}} for u in scope.units],
+                      "minimum_should_match": 1}},
+            {"terms": {"security_level": list(scope.levels)}}]}})
+    if scope.dossiers:
+        should.append({"terms": {"dossier_id": list(scope.dossiers)}})
+    if scope.records:
+        should.append({"terms": {"record_id": list(scope.records)}})
+    if not should:
+        return {"match_none": {}}
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def _in_scope(query: dict[str, Any], scope: dict[str, Any] | None) -> dict[str, Any]:
+    return query if scope is None else {"bool": {"must": [query], "filter": [scope]}}
+
+
+def _term_query(term: Term, scope: dict[str, Any] | None,
+                personal_units: tuple[str, ...]) -> dict[str, Any]:
     phrase = " ".join(term.chars)
     inside_page: list[dict[str, Any]] = [{"match_phrase": {"pages.chars": phrase}}]
     on_catalogue: list[dict[str, Any]] = [{"match_phrase": {"catalogue_chars": phrase}}]
     if not term.phrase:
         inside_page.append({"match": {"pages.words": {"query": term.text, "boost": 2.0}}})
         on_catalogue.append({"match": {"catalogue_words": {"query": term.text, "boost": 2.0}}})
-    return {"bool": {"should": [
-        {"nested": {"path": "pages", "score_mode": "max",
-                    "query": {"bool": {"should": inside_page}}}},
+    should: list[dict[str, Any]] = [
+        _in_scope({"nested": {"path": "pages", "score_mode": "max",
+                              "query": {"bool": {"should": inside_page}}}}, scope),
         *on_catalogue,
-    ], "minimum_should_match": 1}}
+    ]
+    value = query_value("".join(term.chars))
+    if value is not None and personal_units:
+        should.append({"bool": {"filter": [
+            {"term": {"personal": value}},
+            {"bool": {"should": [{"prefix": {"unit_path": u}} for u in personal_units],
+                      "minimum_should_match": 1}},
+            *([scope] if scope is not None else [])]}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
 class ElasticsearchSearch:
@@ -242,13 +283,16 @@ class ElasticsearchSearch:
             raise InvalidQuery(f"results beyond {MAX_RESULT_WINDOW} are not served by page "
                                "number; follow the next cursor or refine")
         bool_query: dict[str, Any] = {"filter": self._filters(query)}
+        scope = _scope_filter(query.text_scope)
         if not parsed.empty:
-            bool_query["must"] = [_term_query(t) for t in parsed.terms]
+            bool_query["must"] = [_term_query(t, scope, query.personal_units)
+                                  for t in parsed.terms]
         if parsed.proximity:
             together = " ".join(parsed.proximity)
             bool_query["should"] = [
-                {"nested": {"path": "pages", "score_mode": "max", "query": {
+                _in_scope({"nested": {"path": "pages", "score_mode": "max", "query": {
                     "match_phrase": {"pages.chars": {"query": together, "boost": 2.0}}}}},
+                    scope),
                 {"match_phrase": {"catalogue_chars": {"query": together, "boost": 2.0}}},
             ]
         sort: list[Any] = [{"doc_date": {"order": "desc", "missing": "_last"}},
@@ -265,7 +309,7 @@ class ElasticsearchSearch:
             "aggs": {name: {"terms": {"field": name, "size": 50}} for name in FACET_FIELDS},
             "_source": {"excludes": ["pages.words", "pages.chars", "catalogue_words",
                                      "catalogue_chars", "name_chars", "address_chars",
-                                     "digest"]},
+                                     "digest", "personal"]},
         }
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -277,7 +321,9 @@ class ElasticsearchSearch:
         hits = []
         for hit in response["hits"]["hits"]:
             src = hit["_source"]
-            pages = [(p["number"], p["text"]) for p in src.get("pages", [])]
+            shown = unit_under(src["unit_path"], query.personal_units)
+            pages = [(p["number"], p["text"] if shown else p.get("masked", p["text"]))
+                     for p in src.get("pages", [])]
             hits.append(SearchHit(
                 record_id=src["record_id"], dossier_id=src["dossier_id"],
                 customer_account=src["customer_account"], customer_name=src["customer_name"],
@@ -286,7 +332,7 @@ class ElasticsearchSearch:
                 unit=src["unit"], unit_path=src["unit_path"],
                 security_level=src["security_level"],
                 score=float(hit.get("_score") or 0.0),
-                highlights=tuple(highlight_pages(pages, parsed)),
+                highlights=tuple(highlight_pages(pages, parsed)), personal_shown=shown,
             ))
         facets = {
             name: {b["key"]: b["doc_count"] for b in response["aggregations"][name]["buckets"]}

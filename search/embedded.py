@@ -6,6 +6,10 @@ overlapping pairs (:func:`grams`), so the ``unicode61`` tokenizer, told that "."
 belong to tokens, splits them exactly where Elasticsearch's ``whitespace`` analyzer does
 (a standalone 22 does not match 2022-10-22), and a phrase is matched on pairs of
 characters: 用电 on its own is on every page, 用电 followed by 检 on few.
+Page text is indexed masked (:mod:`search.personal`); the personal values themselves sit in
+a table of their own, found by exact value for callers who may see them. A page row's
+match counts only for records within the query's text scope (page 0, the catalogue, for
+every record).
 Writes are single transactions, so a rebuild is invisible to readers until it commits.
 Pages past the result window are reached by keyset (the ``next`` cursor), so a deep page
 costs what the first one does.
@@ -40,18 +44,22 @@ from search.base import (
     SearchHit,
     SearchQuery,
     SearchResult,
+    TextScope,
     catalogue_text,
     decode_cursor,
+    document_personal_values,
     encode_cursor,
+    unit_under,
 )
 from search.errors import InvalidQuery, SearchUnavailable
+from search.personal import query_value
 from search.settings import EmbeddedSettings
 
 log = logging.getLogger(__name__)
 
 # Bumped when the tables change; an index file of an older version is emptied and made
 # again (it is derived: ``archive reindex`` or the outbox fills it).
-_VERSION = 5
+_VERSION = 6
 # An FTS row's rowid is (record's doc number << _PAGE_BITS) | page number, so a match
 # yields its record from the rowid alone: FTS5 never reads its content table to answer
 # "which records", which made that step ten times slower.
@@ -67,8 +75,12 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_account ON records (customer_account);
 CREATE INDEX IF NOT EXISTS records_date ON records (doc_date, record_id);
 CREATE TABLE IF NOT EXISTS pages (
-    record_id TEXT, number INTEGER, text TEXT, PRIMARY KEY (record_id, number)
+    record_id TEXT, number INTEGER, text TEXT, masked TEXT, PRIMARY KEY (record_id, number)
 );
+CREATE TABLE IF NOT EXISTS personal (
+    value TEXT, doc INTEGER, PRIMARY KEY (value, doc)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS personal_doc ON personal (doc);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     words, grams, tokenize = "unicode61 remove_diacritics 0 tokenchars '.-'"
 );
@@ -78,7 +90,7 @@ _COLUMNS = (
     "title", "doc_date", "unit", "unit_path", "security_level", "address", "customer_class",
     "digest", "name_chars", "address_chars",
 )
-_TABLES = ("records", "pages", "fts")
+_TABLES = ("records", "pages", "personal", "fts")
 # what a search keeps of each record it finds: enough to order, page and count them
 # without going back to the records table (a lookup there per hit was most of the time)
 _HIT_COLUMNS = ("doc_date", "record_id", *FACET_FIELDS)
@@ -190,16 +202,20 @@ class EmbeddedSearch:
             f"({', '.join('?' * len(_COLUMNS))}) RETURNING doc",
             [row[name] for name in _COLUMNS],
         ).fetchone()[0]
-        rows = [(0, catalogue_text(doc))] + [(n, text) for n, text in doc.pages]
+        masked = [(page, page.masked) for page in doc.pages]
+        rows = [(0, catalogue_text(doc))] + [(page.number, text) for page, text in masked]
         db.executemany(
             "INSERT INTO fts (rowid, words, grams) VALUES (?, ?, ?)",
             [((number << _PAGE_BITS) | n, " ".join(words(t)), " ".join(grams(chars(t))))
              for n, t in rows],
         )
         db.executemany(
-            "INSERT INTO pages (record_id, number, text) VALUES (?, ?, ?)",
-            [(doc.record_id, n, text) for n, text in doc.pages],
+            "INSERT INTO pages (record_id, number, text, masked) VALUES (?, ?, ?, ?)",
+            [(doc.record_id, page.number, page.text, text if text != page.text else None)
+             for page, text in masked],
         )
+        db.executemany("INSERT OR IGNORE INTO personal (value, doc) VALUES (?, ?)",
+                       [(value, number) for value in document_personal_values(doc)])
 
     @staticmethod
     def _remove(db: sqlite3.Connection, record_ids: list[str]) -> None:
@@ -211,6 +227,7 @@ class EmbeddedSearch:
             db.execute("DELETE FROM fts WHERE rowid BETWEEN ? AND ?",
                        (found[0] << _PAGE_BITS, ((found[0] + 1) << _PAGE_BITS) - 1))
             db.execute("DELETE FROM pages WHERE record_id = ?", (record_id,))
+            db.execute("DELETE FROM personal WHERE doc = ?", (found[0],))
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
         count = 0
@@ -323,11 +340,13 @@ class EmbeddedSearch:
                    f"GROUP BY {', '.join(FACET_FIELDS)}")
         with self._lock:
             try:
-                self._collect(parsed, where, params, relevance)
+                self._collect(parsed, where, params, relevance, query)
                 rows = self._db.execute(
                     page, [*found_params, *after_params, size, offset]).fetchall()
                 groups = self._db.execute(counted, found_params).fetchall()
-                pages = self._pages([row["record_id"] for row in rows])
+                shown = {row["record_id"]: unit_under(row["unit_path"], query.personal_units)
+                         for row in rows}
+                pages = self._pages(shown)
             except sqlite3.OperationalError as exc:
                 raise InvalidQuery(f"cannot run query: {exc}") from exc
         hits = tuple(
@@ -339,6 +358,7 @@ class EmbeddedSearch:
                 unit=row["unit"], unit_path=row["unit_path"],
                 security_level=row["security_level"], score=row["score"],
                 highlights=tuple(highlight_pages(pages.get(row["record_id"], []), parsed)),
+                personal_shown=shown[row["record_id"]],
             )
             for row in rows
         )
@@ -354,57 +374,112 @@ class EmbeddedSearch:
         return SearchResult(total=total, hits=hits, facets=facets, next=following)
 
     def _collect(self, parsed: ParsedQuery, where: str, params: list[Any],
-                 relevance: bool) -> None:
+                 relevance: bool, query: SearchQuery) -> None:
         """Fill ``temp.search_hits`` with the records holding every term that pass the
         filters, and their scores when ranked by relevance.
 
-        One MATCH per term finds the records; bm25 then scores only their pages holding
-        every term. A query of one term, the common case, does both in one pass: its
-        matching pages are the scored ones. CROSS JOIN keeps the FTS matches outside
-        and probes records by key: the planner, knowing nothing of their number, would
-        scan all records instead.
+        A term is held by a record when its catalogue row (page 0) matches, or one of its
+        pages does and the record is within the text scope, or (for a caller who sees the
+        record's personal values) the term is one of them. One MATCH per term finds the
+        records; bm25 then scores only their rows holding every term, within the same
+        scope. A query of one term, the common case, does both in one pass: its matching
+        rows are the scored ones. CROSS JOIN keeps the FTS matches outside and probes
+        records by key: the planner, knowing nothing of their number, would scan all
+        records instead.
         """
         if not parsed.terms:
             return
         db = self._db
         columns = ", ".join(_HIT_COLUMNS)
         picked = ", ".join(f"r.{name}" for name in _HIT_COLUMNS)
+        scope, scope_params = _scope(query.text_scope)
+        in_scope = f"((fts.rowid & {(1 << _PAGE_BITS) - 1}) = 0 OR {scope})"
+        # the records are probed for the scope only where there is one to check
+        probe = (f"CROSS JOIN records r ON r.doc = fts.rowid >> {_PAGE_BITS}"
+                 if query.text_scope is not None else "")
+        personal, personal_params = _under("r.unit_path", query.personal_units)
+        values = [query_value("".join(term.chars)) for term in parsed.terms]
         db.execute("DELETE FROM temp.search_hits")
         if relevance and len(parsed.terms) == 1 and not parsed.proximity:
             db.execute(
                 f"INSERT INTO temp.search_hits (doc, score, {columns}) SELECT r.doc, "
                 f"-bm25(fts, 1.0, 0.5), {picked} FROM fts CROSS JOIN records r "
                 f"ON r.doc = fts.rowid >> {_PAGE_BITS} WHERE fts MATCH ? AND {where} "
+                f"AND {in_scope} "
                 "ON CONFLICT (doc) DO UPDATE SET score = max(score, excluded.score)",
-                [_scoring(parsed), *params])
+                [_scoring(parsed), *params, *scope_params])
+            if values[0] is not None and query.personal_units:
+                db.execute(
+                    f"INSERT INTO temp.search_hits (doc, score, {columns}) SELECT r.doc, "
+                    f"0.0, {picked} FROM personal p CROSS JOIN records r ON r.doc = p.doc "
+                    f"WHERE p.value = ? AND {where} AND {scope} AND {personal} "
+                    "ON CONFLICT (doc) DO NOTHING",
+                    [values[0], *params, *scope_params, *personal_params])
             return
+        selects, select_params = [], []
+        for term, value in zip(parsed.terms, values, strict=True):
+            one = (f"SELECT fts.rowid >> {_PAGE_BITS} AS doc FROM fts {probe} "
+                   f"WHERE fts MATCH ? AND {in_scope}")
+            one_params = [_term_expr(term), *scope_params]
+            if value is not None and query.personal_units:
+                one += (" UNION SELECT p.doc FROM personal p CROSS JOIN records r "
+                        f"ON r.doc = p.doc WHERE p.value = ? AND {scope} AND {personal}")
+                one_params += [value, *scope_params, *personal_params]
+            selects.append(f"SELECT doc FROM ({one})")
+            select_params += one_params
         db.execute(
             f"INSERT OR IGNORE INTO temp.search_hits (doc, {columns}) SELECT r.doc, {picked} "
-            f"FROM ({_docs_matching(len(parsed.terms))}) m CROSS JOIN records r "
+            f"FROM ({' INTERSECT '.join(selects)}) m CROSS JOIN records r "
             f"ON r.doc = m.doc WHERE {where}",
-            [*(_term_expr(t) for t in parsed.terms), *params])
+            [*select_params, *params])
         if relevance:
             db.execute("DELETE FROM temp.search_scores")
             db.execute(
                 "INSERT INTO temp.search_scores (doc, score) WITH matched AS MATERIALIZED "
-                f"(SELECT rowid >> {_PAGE_BITS} AS doc, bm25(fts, 1.0, 0.5) AS s FROM fts "
-                f"WHERE fts MATCH ? AND rowid >> {_PAGE_BITS} IN "
-                "(SELECT doc FROM temp.search_hits)) SELECT doc, -MIN(s) FROM matched "
-                "GROUP BY doc", [_scoring(parsed)])
+                f"(SELECT fts.rowid >> {_PAGE_BITS} AS doc, bm25(fts, 1.0, 0.5) AS s FROM fts "
+                f"{probe} WHERE fts MATCH ? AND fts.rowid >> {_PAGE_BITS} IN "
+                f"(SELECT doc FROM temp.search_hits) AND {in_scope}) SELECT doc, -MIN(s) "
+                "FROM matched GROUP BY doc", [_scoring(parsed), *scope_params])
             db.execute("UPDATE temp.search_hits SET score = s.score FROM temp.search_scores s "
                        "WHERE s.doc = search_hits.doc")
 
-    def _pages(self, record_ids: list[str]) -> dict[str, list[tuple[int, str]]]:
+    def _pages(self, shown: dict[str, bool]) -> dict[str, list[tuple[int, str]]]:
+        """The pages of the records to highlight: unmasked where ``shown`` says so."""
         found: dict[str, list[tuple[int, str]]] = {}
-        if not record_ids:
+        if not shown:
             return found
-        marks = ", ".join("?" * len(record_ids))
+        marks = ", ".join("?" * len(shown))
         for row in self._db.execute(
-            f"SELECT record_id, number, text FROM pages WHERE record_id IN ({marks}) "
-            "ORDER BY record_id, number", record_ids,
+            f"SELECT record_id, number, text, masked FROM pages WHERE record_id IN ({marks}) "
+            "ORDER BY record_id, number", list(shown),
         ):
-            found.setdefault(row[0], []).append((row[1], row[2]))
+            text = row[2] if shown[row[0]] or row[3] is None else row[3]
+            found.setdefault(row[0], []).append((row[1], text))
         return found
+
+
+def _under(column: str, units: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """SQL: ``column`` (a unit path) lies under one of ``units`` (false for none)."""
+    if not units:
+        return "0", []
+    return ("(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for _ in units) + ")",
+            [_like_prefix(unit) for unit in units])
+
+
+def _scope(scope: TextScope | None) -> tuple[str, list[Any]]:
+    """SQL on ``r``: the record is within the text scope (true for no scope)."""
+    if scope is None:
+        return "1", []
+    parts, params = [], []
+    if scope.units and scope.levels:
+        units, unit_params = _under("r.unit_path", scope.units)
+        parts.append(f"({units} AND r.security_level IN ({', '.join('?' * len(scope.levels))}))")
+        params += [*unit_params, *scope.levels]
+    for column, ids in (("dossier_id", scope.dossiers), ("record_id", scope.records)):
+        if ids:
+            parts.append(f"r.{column} IN ({', '.join('?' * len(ids))})")
+            params += ids
+    return ("(" + " OR ".join(parts) + ")" if parts else "0"), params
 
 
 def _like_escape(text: str) -> str:

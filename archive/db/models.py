@@ -167,6 +167,9 @@ class Page(Base):
     # OCR'd pages: canonical JSON of size, dpi, orientation, skew and the lines with their
     # boxes and confidences (ingest.pipeline.PageLayout); None for text-layer pages.
     layout: Mapped[str | None] = mapped_column(Text)
+    # The personal values in ``text`` as JSON [[start, end, kind], …] (search.personal),
+    # found when the page was read; None for pages read before they were kept.
+    personal: Mapped[str | None] = mapped_column(Text)
 
 
 class Job(Base):

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from archive.db.models import AuditEvent, User, utcnow
 from archive.deps import SessionDep, StoreDep, TrailDep, allowed
-from archive.services.access import Actor, sees_personal
+from archive.services.access import Actor
 from archive.services.audit import Event, read_anchors, verify
-from archive.services.masking import mask_text, mask_values
+from archive.services.masking import Shown, shown_to
 from archive.services.spreadsheet import rows_as_csv
 from policies import Action
 
@@ -27,14 +27,13 @@ FIELDS = ("seq", "at", "actor", "role", "unit", "action", "object_type", "object
           "decision", "reason", "client", "details", "hash")
 
 
-def _row(event: AuditEvent, *, personal: bool) -> dict:
+def _row(event: AuditEvent, shown: Shown) -> dict:
     values = {name: getattr(event, name) for name in FIELDS}
     values["at"] = event.at.isoformat()
-    details = json.loads(event.details or "{}")
-    # A query may hold an ID or phone number; the auditor sees it masked unless cleared.
-    values["details"] = details if personal else mask_values(details)
-    if not personal:
-        values["reason"] = mask_text(values["reason"])
+    # A query, a typed username or a reason may hold an ID or phone number.
+    values["details"] = shown.values(json.loads(event.details or "{}"))
+    for name in ("reason", "object_id"):
+        values[name] = shown.text(values[name])
     return values
 
 
@@ -65,8 +64,8 @@ def events(
         query = query.where(AuditEvent.at <= until)
     # The log is the auditor's duty, not personal information: it stays masked unless a
     # role of theirs holds personal:read (none of the auditor's duty may).
-    personal = sees_personal(actor, actor.unit_path)
-    rows = [_row(e, personal=personal)
+    shown = shown_to(actor, actor.unit_path)
+    rows = [_row(e, shown)
             for e in session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
     filters = {k: v for k, v in {"actor": user, "unit": unit, "action": action,
                                  "object_id": object_id, "decision": decision,

@@ -7,22 +7,22 @@ from fastapi import APIRouter, Depends, status
 from archive.db.models import Customer
 from archive.deps import SessionDep, TrailDep, allowed
 from archive.schemas import CustomerCreate, CustomerPublic
-from archive.services.access import Actor, sees_personal
+from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.filing import create_customer, get_customer
-from archive.services.masking import mask_id_number, mask_phone
+from archive.services.masking import shown_to
 from policies import Action
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
 def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
-    personal = sees_personal(actor, customer.unit.path)
+    shown = shown_to(actor, customer.unit.path)
     return CustomerPublic(
         account=customer.account, name=customer.name, customer_class=customer.customer_class,
-        voltage=customer.voltage, address=customer.address,
-        phone=customer.phone if personal else mask_phone(customer.phone),
-        id_number=customer.id_number if personal else mask_id_number(customer.id_number),
+        voltage=customer.voltage, address=shown.text(customer.address),
+        phone=shown.field("phone", customer.phone),
+        id_number=shown.field("id", customer.id_number),
         unit=customer.unit.code,
     )
 

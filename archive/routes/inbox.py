@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from archive.db.models import InboxItem
 from archive.deps import SearchDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
-from archive.services.access import Actor, sees_personal
+from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.inbox import file_item, get_item, list_inbox
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
-from archive.services.masking import mask_text
+from archive.services.masking import shown_to
 from archive.services.retention import protect_original
 from policies import Action
 
@@ -49,14 +49,15 @@ class FileRequest(BaseModel):
 
 
 def inbox_public(item: InboxItem, actor: Actor) -> InboxPublic:
-    personal = sees_personal(actor, item.unit.path)
-    text = "\n".join(p["text"] for p in json.loads(item.pages or "[]"))[:PREVIEW_CHARS]
+    shown = shown_to(actor, item.unit.path)
+    # masked whole, then cut: a cut can show a part of a mask, never of a value
+    text = shown.text("\n".join(p["text"] for p in json.loads(item.pages or "[]")))
     return InboxPublic(
-        id=item.id, status=item.status, reason=item.reason,
-        original_filename=item.original_filename, page_count=item.page_count,
+        id=item.id, status=item.status, reason=shown.text(item.reason),
+        original_filename=shown.text(item.original_filename), page_count=item.page_count,
         created_at=item.created_at, doc_type=item.doc_type, account=item.account,
-        doc_date=item.doc_date, title=item.title,
-        preview=text if personal else mask_text(text), record_id=item.record_id)
+        doc_date=item.doc_date, title=shown.text(item.title),
+        preview=text[:PREVIEW_CHARS], record_id=item.record_id)
 
 
 @router.get("", response_model=list[InboxPublic])

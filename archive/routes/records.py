@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import Record
 from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
-from archive.errors import Conflict, Gone
+from archive.errors import Conflict, Gone, PermissionDenied
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
-from archive.services.access import Actor, sees_personal
+from archive.services.access import Actor
+from archive.services.access_copies import ensure_masked_copy, holds_personal
 from archive.services.audit import Event, Trail
 from archive.services.filing import parse_doc_date
-from archive.services.masking import mask_text
+from archive.services.masking import known_values, page_spans, shown_to
 from archive.services.records import (
     Upload,
     accept_upload,
@@ -84,14 +85,21 @@ def read(
 
 def _open_for_content(
     session: Session, actor: Actor, trail: Trail, record_id: str, audited_as: str,
+    *, original: bool = False,
 ) -> Record:
     """The record, once the actor may read its content (unit and clearance, or a borrow
-    grant) and the read is audited."""
+    grant) and the read is audited. The ``original`` bytes cannot be masked: a record that
+    holds personal information gives them only to those who may see it."""
     record = get_record(session, actor=actor, record_id=record_id,
                         action=Action.RECORD_CONTENT)
     if record.destroyed_at is not None:
         raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}; "
                    "its entry in the destruction register (销毁清册) remains")
+    if original and not shown_to(actor, record.dossier.unit.path).personal and (
+            holds_personal(session, record)):
+        raise PermissionDenied(
+            f"原件含个人信息: record {record_id} holds personal information that "
+            f"{actor.username} may not see; its access copy (access-copy) shows it masked")
     trail.record(session, Event(audited_as, "record", record_id))
     session.commit()
     return record
@@ -121,8 +129,10 @@ def content(
     record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
-    """The original bytes, exactly as filed."""
-    record = _open_for_content(session, actor, trail, record_id, "record:content")
+    """The original bytes, exactly as filed; refused (403) to callers who may not see
+    personal information when the record holds any (the access copy shows it masked)."""
+    record = _open_for_content(session, actor, trail, record_id, "record:content",
+                               original=True)
     return stream_object(store, record.original_key, record.media_type, record.size,
                    record.original_filename or record.id, record.sha256)
 
@@ -131,20 +141,31 @@ def content(
             responses={200: {"content": {"application/pdf": {}}}})
 def access_copy(
     record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
-    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
+    settings: SettingsDep, actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
     """The searchable PDF (page images with an invisible text layer) made at ingest; a
-    born-digital PDF is its own access copy."""
+    born-digital PDF is its own access copy. A caller who may not see the record's
+    personal information gets a copy whose text is masked (text-layer pages drawn as
+    images, the personal characters painted over)."""
     record = _open_for_content(session, actor, trail, record_id, "record:access-copy")
     stem = Path(record.original_filename or record.id).stem
+    if record.status != "indexed":
+        raise Conflict(f"record {record_id} has no access copy yet (status {record.status})")
+    if not shown_to(actor, record.dossier.unit.path).personal and holds_personal(session,
+                                                                                 record):
+        key = ensure_masked_copy(session, store, record, settings=settings.ingest,
+                                 spool_dir=settings.data_dir / "spool")
+        info = stat_object(store, key)
+        return stream_object(store, key, "application/pdf", info.size,
+                             f"{stem}.searchable.pdf", info.sha256)
     if record.access_key is not None:
         info = stat_object(store, record.access_key)
         return stream_object(store, record.access_key, "application/pdf", info.size,
                        f"{stem}.searchable.pdf", info.sha256 or record.sha256)
-    if record.status == "indexed" and record.media_type == "application/pdf":
+    if record.media_type == "application/pdf":
         return stream_object(store, record.original_key, record.media_type, record.size,
                        f"{stem}.pdf", record.sha256)
-    raise Conflict(f"record {record_id} has no access copy yet (status {record.status})")
+    raise Conflict(f"record {record_id} has no access copy (status {record.status})")
 
 
 @router.get("/{record_id}/text", response_model=RecordText)
@@ -153,9 +174,10 @@ def text(
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> RecordText:
     record = _open_for_content(session, actor, trail, record_id, "record:text")
-    personal = sees_personal(actor, record.dossier.unit.path)
+    shown = shown_to(actor, record.dossier.unit.path)
+    known = known_values(record.dossier.customer)
     return RecordText(pages=[
-        PageText(number=p.number, text=p.text if personal else mask_text(p.text),
+        PageText(number=p.number, text=shown.page(p.text, page_spans(p, known)),
                  source=p.source, confidence=p.confidence)
         for p in record_pages(session, record)
     ])

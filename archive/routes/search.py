@@ -1,9 +1,10 @@
-"""``/api/v1/search``: full-text and catalogue search, trimmed to the caller's units."""
+"""``/api/v1/search``: full-text and catalogue search, trimmed to the caller's units,
+rate-limited per user (429 with Retry-After; the first refusal of a burst is audited)."""
 
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from archive.deps import SearchDep, SessionDep, TrailDep, allowed
 from archive.schemas import SearchResponse
@@ -17,7 +18,7 @@ router = APIRouter(tags=["search"])
 
 @router.get("/search", response_model=SearchResponse)
 def search(
-    backend: SearchDep, session: SessionDep, trail: TrailDep,
+    request: Request, backend: SearchDep, session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.SEARCH))],
     q: Annotated[str | None, Query(max_length=256, description='words; "quoted phrase"')] = None,
     customer: Annotated[str | None, Query(max_length=32, description="exact 户号")] = None,
@@ -43,7 +44,8 @@ def search(
                           customer_class=customer_class, doc_type=doc_type, category=category,
                           unit=unit, security_level=security_level, date_from=date_from,
                           date_to=date_to, sort=sort, page=page, size=size, after=after)
-    result = search_records(backend, actor=actor, params=params)
+    result = search_records(backend, actor=actor, params=params,
+                            throttle=request.app.state.search_throttle)
     filters = {k: v for k, v in vars(params).items()
                if v is not None and k not in ("q", "after")}
     trail.record(session, Event("search", "search", "", details={

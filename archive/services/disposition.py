@@ -46,6 +46,7 @@ from archive.db.models import (
 )
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
+from archive.services.access_copies import masked_copy_keys
 from archive.services.borrowing import paper_out
 from archive.services.filing import get_customer, get_dossier
 from archive.services.indexing import enqueue
@@ -303,24 +304,26 @@ def register(session: Session, *, actor: Actor, limit: int = 500) -> list[Destru
 def purge_destroyed(sessions: sessionmaker[Session], store: ObjectStore,
                     record_id: str | None = None) -> int:
     """Remove the stored objects of destroyed records (one, or all still holding keys):
-    the original, the access copy and the transfer packages that carry them. The decision
+    the original, the access copies (masked ones too) and the transfer packages that
+    carry them. The decision
     is committed, so the governance retention is bypassed; a legal hold in storage (placed
     there by hand: the application sets none on a record that can fall due) is left alone
     and reported. Returns how many records were purged; a storage failure leaves the keys
     for the next round."""
     with sessions() as session:
-        query = select(Record.id, Record.original_key, Record.access_key).where(
-            Record.destroyed_at.is_not(None), Record.original_key != "")
+        query = select(Record).where(Record.destroyed_at.is_not(None),
+                                     Record.original_key != "")
         if record_id is not None:
             query = query.where(Record.id == record_id)
-        pending = session.execute(query).all()
+        pending = [(r.id, r.original_key, r.access_key, r) for r in session.scalars(query)]
     purged = 0
-    for found_id, original, access in pending:
+    for found_id, original, access, found in pending:
         with sessions() as session:
             packages = list(session.scalars(select(Transfer.package_key).where(
                 Transfer.items.contains(f'"{found_id}"'), Transfer.package_key != "")))
-        keys = [*filter(None, (original, access)), *packages]
         try:
+            keys = [*filter(None, (original, access)), *masked_copy_keys(store, found),
+                    *packages]
             removed = all(_remove(store, key, found_id) for key in keys)
         except StorageError:
             log.warning("could not yet remove the objects of destroyed record %s", found_id,

@@ -32,6 +32,7 @@ from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPE_CATEGORIES, DOC_TYPES
 from archive.services.filing import dossier_for, get_customer
 from archive.services.indexing import enqueue
+from archive.services.masking import known_values
 from archive.services.records import forget_original, page_rows, receive_original
 from archive.services.retention import due_date, filing_date, period_for
 from archive.settings import ArchiveNumberSettings
@@ -162,7 +163,7 @@ def file_item(
         original_filename=item.original_filename, created_by=item.created_by)
     session.add(record)
     session.flush()
-    session.add_all(page_rows(record.id, pages))
+    session.add_all(page_rows(record.id, pages, known_values(dossier.customer)))
     enqueue(session, record.id)
     item.status, item.record_id, item.reason = "filed", record.id, ""
     session.flush()

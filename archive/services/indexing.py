@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import IndexOutbox, Lease, Page, Record, utcnow
-from search import SearchBackend, SearchDocument, SearchError
+from archive.services.masking import known_values, page_spans
+from search import SearchBackend, SearchDocument, SearchError, SearchPage
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,14 @@ BATCH = 500
 def search_document(record: Record, pages: list[Page]) -> SearchDocument:
     dossier = record.dossier
     customer = dossier.customer
+    known = known_values(customer)
     return SearchDocument(
         record_id=record.id, dossier_id=dossier.id, customer_account=customer.account,
         customer_name=customer.name, doc_type=record.doc_type, category=dossier.category,
         title=record.title, doc_date=record.doc_date, unit=dossier.unit.code,
         unit_path=dossier.unit.path, security_level=record.security_level,
         address=customer.address, customer_class=customer.customer_class,
-        pages=tuple((p.number, p.text) for p in pages),
+        pages=tuple(SearchPage(p.number, p.text, page_spans(p, known)) for p in pages),
     )
 
 

@@ -35,10 +35,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.db.models import Dossier, InboxItem, Job, Page, Record, Unit, utcnow
 from archive.errors import NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
+from archive.services.access_copies import ensure_masked_copy, holds_personal
 from archive.services.audit import Event, Trail
 from archive.services.disposition import purge_destroyed
 from archive.services.inbox import settle
 from archive.services.indexing import enqueue, index_pending, index_soon
+from archive.services.masking import known_values
 from archive.services.records import page_rows
 from archive.services.retention import protect_record
 from archive.settings import ArchiveNumberSettings, Settings
@@ -211,8 +213,10 @@ class _Lease:
 def _store_results(ctx: JobContext, record_id: str, pages: list[PageText],
                    access_key: str | None) -> None:
     with ctx.sessions.begin() as session:
+        record = session.get(Record, record_id)
+        assert record is not None
         session.execute(delete(Page).where(Page.record_id == record_id))
-        session.add_all(page_rows(record_id, pages))
+        session.add_all(page_rows(record_id, pages, known_values(record.dossier.customer)))
         session.execute(update(Record).where(Record.id == record_id)
                         .values(status="indexed", page_count=len(pages),
                                 access_key=access_key))
@@ -271,6 +275,19 @@ def _settle_inbox_item(ctx: JobContext, item_id: str, pages: list[PageText],
         return record.id if record is not None else None
 
 
+def _prepare_masked_copy(ctx: JobContext, record_id: str) -> None:
+    """Make the access copy for readers without the personal-information clearance now,
+    if the record holds personal information; if that fails, its first request makes it."""
+    try:
+        with ctx.sessions() as session:
+            record = session.get(Record, record_id)
+            if record is not None and holds_personal(session, record):
+                ensure_masked_copy(session, ctx.store, record, settings=ctx.ingest,
+                                   spool_dir=ctx.spool_dir)
+    except Exception:  # the copy is derived; the request that needs it makes it
+        log.warning("masked access copy of record %s deferred", record_id, exc_info=True)
+
+
 def run_job(ctx: JobContext, job_id: str) -> None:
     with ctx.sessions() as session:
         job = session.get(Job, job_id)
@@ -309,6 +326,7 @@ def run_job(ctx: JobContext, job_id: str) -> None:
             _give_up(session, job_id, f"internal error: {exc}")
         return
     if record_id is not None:  # found when the job shows done
+        _prepare_masked_copy(ctx, record_id)
         index_soon(ctx.sessions, ctx.search, holder=ctx.worker)
     _set(ctx.sessions, job_id, status="done", progress=1.0, error=None, lease_until=None)
 

@@ -38,6 +38,7 @@ from archive.services.access import SECURITY_LEVELS, Actor, require_unit
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
+from archive.services.masking import spans_json
 from archive.services.retention import due_date, filing_date, period_for, protect_original
 from ingest import (
     MEDIA_TYPES,
@@ -52,6 +53,7 @@ from ingest import (
 )
 from ingest.pipeline import PageText
 from policies import Action, Target, borrow_key
+from search.personal import find_personal
 from storage import ObjectInfo, ObjectStore, StorageError
 
 CHUNK = 1024 * 1024
@@ -239,12 +241,17 @@ def stat_object(store: ObjectStore, key: str) -> ObjectInfo:
         raise BackendUnavailable(f"object storage: {exc}") from exc
 
 
-def page_rows(record_id: str, pages: Iterable[PageText]) -> list[Page]:
-    """The ``pages`` rows of a record read by ingest, OCR layouts as compact JSON."""
+def page_rows(record_id: str, pages: Iterable[PageText],
+              known: Iterable[tuple[str, str]] = ()) -> list[Page]:
+    """The ``pages`` rows of a record read by ingest: OCR layouts as compact JSON, and the
+    spans of the personal values in each page's text (those of the patterns, and the
+    customer's ``known`` values)."""
+    known = tuple(known)
     return [Page(record_id=record_id, number=p.number, text=p.text, source=p.source,
                  confidence=p.confidence,
                  layout=json.dumps(p.layout.to_dict(), ensure_ascii=False,
-                                   separators=(",", ":")) if p.layout else None)
+                                   separators=(",", ":")) if p.layout else None,
+                 personal=spans_json(find_personal(p.text, known)))
             for p in pages]
 
 

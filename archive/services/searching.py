@@ -1,5 +1,6 @@
-"""Search on behalf of a user: trimmed to their units, restricted hits without text
-(unless a borrow grant opens them).
+"""Search on behalf of a user: trimmed to their units, page text matched only where they may
+read it, personal values masked and unsearchable unless they may see them, each hit's
+access the same decision as reading its text, and searches rate-limited per user.
 
 Public surface: :func:`search_records`, :class:`SearchParams`.
 """
@@ -9,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from archive.errors import BackendUnavailable, InvalidInput
-from archive.services.access import Actor, permits, search_units, sees_personal
-from archive.services.masking import mask_text
-from policies import Action, Target, borrow_key
-from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable
+from archive.errors import BackendUnavailable, InvalidInput, RateLimited
+from archive.services.access import Actor, permits, reach, search_units, units_for
+from archive.services.masking import shown_to
+from archive.services.throttle import Throttle
+from policies import SECURITY_LEVELS, Action, Target, borrow_key
+from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable, TextScope
 from search.base import SORTS
 from search.errors import InvalidQuery
 
@@ -37,13 +39,32 @@ class SearchParams:
     after: str | None = None
 
 
-def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams) -> dict:
+def _text_scope(actor: Actor, searched: tuple[str, ...]) -> TextScope | None:
+    """Where the actor's query may match page text: the records whose content they may
+    read (``record:content``, as the authorizer reaches it). None when that is every
+    record they search."""
+    content = reach(actor, Action.RECORD_CONTENT)
+    if set(content.levels) == set(SECURITY_LEVELS) and all(
+            any(path.startswith(unit) for unit in content.units) for path in searched):
+        return None
+    return TextScope(units=content.units, levels=content.levels, dossiers=content.dossiers,
+                     records=content.records)
+
+
+def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams,
+                   throttle: Throttle | None = None) -> dict:
+    if throttle is not None:
+        verdict = throttle.take(actor.username)
+        if not verdict.allowed:
+            raise RateLimited(f"too many searches; try again in {verdict.retry_after} s",
+                              retry_after=verdict.retry_after, audit=verdict.first_refusal)
     if params.page < 1 or not 1 <= params.size <= 100:
         raise InvalidInput("page must be ≥ 1 and size between 1 and 100")
     if params.sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}")
     if params.date_from and params.date_to and params.date_from > params.date_to:
         raise InvalidInput("date_from is after date_to")
+    searched = search_units(actor)
     query = SearchQuery(
         q=params.q, customer=params.customer, name=params.name, address=params.address,
         customer_class=params.customer_class, doc_type=params.doc_type,
@@ -51,15 +72,14 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
         security_levels=(params.security_level,) if params.security_level else None,
         date_from=params.date_from, date_to=params.date_to, sort=params.sort,
         page=params.page, size=params.size, after=params.after,
-        unit_paths=search_units(actor),
+        unit_paths=searched, text_scope=_text_scope(actor, searched),
+        personal_units=units_for(actor, Action.PERSONAL_READ),
     )
     try:
         result = search.search(query)
     except InvalidQuery as exc:
         raise InvalidInput(str(exc)) from exc
-    except SearchUnavailable as exc:
-        raise BackendUnavailable(f"search: {exc}") from exc
-    except SearchError as exc:
+    except (SearchUnavailable, SearchError) as exc:
         raise BackendUnavailable(f"search: {exc}") from exc
     hits = []
     for hit in result.hits:
@@ -67,17 +87,17 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams)
         granted = permits(actor, hit.unit_path, Target(
             key=borrow_key(hit.dossier_id, hit.record_id), level=hit.security_level),
             Action.RECORD_CONTENT)
-        personal = sees_personal(actor, hit.unit_path)
+        shown = shown_to(actor, hit.unit_path)
+        # fail closed: highlights cut from unmasked text reach only those who see it
+        readable = granted and (shown.personal or not hit.personal_shown)
         hits.append({
             "record_id": hit.record_id, "dossier_id": hit.dossier_id,
             "customer_account": hit.customer_account, "customer_name": hit.customer_name,
-            "doc_type": hit.doc_type, "category": hit.category, "title": hit.title,
+            "doc_type": hit.doc_type, "category": hit.category, "title": shown.text(hit.title),
             "doc_date": hit.doc_date, "unit": hit.unit, "security_level": hit.security_level,
             "score": hit.score,
-            "highlights": [
-                {"page": h.page, "text": h.text if personal else mask_text(h.text)}
-                for h in hit.highlights
-            ] if granted else [],
+            "highlights": [{"page": h.page, "text": h.text} for h in hit.highlights]
+            if readable else [],
             "access": "granted" if granted else "restricted",
         })
     return {"total": result.total, "page": params.page, "size": params.size, "hits": hits,

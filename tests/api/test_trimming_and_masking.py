@@ -33,7 +33,11 @@ def records(client) -> dict[str, str]:
 
 def test_restricted_record_shows_as_restricted_with_catalogue_only(client, records) -> None:
     clerk = login(client, "clerk")  # clearance 内部, same station
+    # a phrase of the page text alone finds only the record the clerk may read …
     found = client.get("/api/v1/search", params={"q": "窃电检查"}, headers=clerk).json()
+    assert [h["record_id"] for h in found["hits"]] == [records["内部"]]
+    # … the restricted one is found by its catalogue fields (its title), without text
+    found = client.get("/api/v1/search", params={"q": "用电申请书"}, headers=clerk).json()
     by_id = {h["record_id"]: h for h in found["hits"]}
     assert found["total"] == 2
     assert by_id[records["受限"]]["access"] == "restricted"

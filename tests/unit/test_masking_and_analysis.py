@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from archive.services.masking import mask_id_number, mask_phone, mask_text
+from archive.services.masking import Shown, mask_free_text
 from search.analysis import chars, highlight_pages, normalise, parse_query, words
 from search.errors import InvalidQuery
 
 
 def test_masking_of_fields_and_free_text() -> None:
-    assert mask_id_number("330106199001013456") == "330106********3456"
-    assert mask_phone("13800001234") == "138****1234"
+    hidden = Shown(personal=False)
+    assert hidden.field("id", "330106199001013456") == "330106********3456"
+    assert hidden.field("phone", "13800001234") == "138****1234"
+    assert Shown(personal=True).field("phone", "13800001234") == "13800001234"
     text = "证件号码：33010619900101345X 电话 13800001234 账号 6222021234567890123 户号 3300012345"
-    assert mask_text(text) == ("证件号码：330106********345X 电话 138****1234 "
+    assert mask_free_text(text) == ("证件号码：330106********345X 电话 138****1234 "
                                "账号 6222***********0123 户号 3300012345")
 
 

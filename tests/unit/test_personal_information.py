@@ -1,0 +1,64 @@
+"""Finding personal values in page text, and masking them by span."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.personal import Span, digits_of, find_personal, mask, mask_value, personal_values
+
+
+def masked(text: str, known=()) -> str:
+    return mask(text, find_personal(text, known))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("联系电话：13800001234", "联系电话：138****1234"),
+    ("手机 138 0000 1234。", "手机 138 **** 1234。"),
+    ("证件号码 330106199001013456", "证件号码 330106********3456"),
+    ("身份证 33010619900101345X", "身份证 330106********345X"),
+    ("旧证 330106900101345", "旧证 330106*****1345"),
+    ("缴费账号 6222021234567890123", "缴费账号 6222***********0123"),
+    ("卡号 6222 0212 3456 7890", "卡号 6222 **** **** 7890"),
+    ("开户账号：1202 0219 0900 5566 778", "开户账号：1202 **** **** ***6 778"),
+    ("对公账号 33050161234500001", "对公账号 3305*********0001"),
+    ("电话 0571-88886666", "电话 057*-****6666"),
+    ("（0571）88886666", "（057*）****6666"),
+    ("联系电话 88886666", "联系电话 888*6666"),
+    ("电话１３８００００１２３４", "电话１３８****１２３４"),
+])
+def test_personal_values_are_masked(text, expected) -> None:
+    assert masked(text) == expected
+    assert len(masked(text)) == len(text)
+
+
+@pytest.mark.parametrize("text", [
+    "户号 3300012345", "金额 0.6123151411625729 元", "比例 12.138000012345",
+    "申请编号：SQ20240318-0042", "封印号 FY20150302", "日期 2024-03-18 2024年3月18日",
+    "电能表资产号 3330001000100123456789", "容量 8000 kVA", "示数 1234.5",
+])
+def test_what_only_looks_personal_is_left_alone(text) -> None:
+    assert find_personal(text) == ()
+
+
+def test_known_values_are_found_however_spaced() -> None:
+    known = [("phone", "057188886666"), ("id", "330106199001013456")]
+    text = "联系 0571 8888 6666，证号 330106 19900101 3456"
+    spans = find_personal(text, known)
+    assert [s.kind for s in spans] == ["phone", "id"]
+    assert "8888" not in mask(text, spans) and "19900101" not in mask(text, spans)
+    assert personal_values(text, spans) == ("057188886666", "330106199001013456")
+
+
+def test_field_masks_and_page_masks_show_the_same_digits() -> None:
+    assert mask_value("phone", "13800001234") == "138****1234"
+    assert mask_value("id", "330106199001013456") == "330106********3456"
+    assert mask_value("bank", "6222021234567890123") == "6222***********0123"
+    assert mask_value("phone", "12345") == "*****"
+    assert masked("13800001234") == mask_value("phone", "13800001234")
+
+
+def test_spans_round_trip_and_digits() -> None:
+    span = Span(3, 14, "phone")
+    assert Span.from_list(span.to_list()) == span
+    assert digits_of("１３８-0000 1234") == "13800001234"
+    assert digits_of("33010619900101345X") == "33010619900101345x"
