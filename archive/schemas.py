@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# Bounds of what a client may send: no field takes a megabyte (refused with 422).
+Id = Annotated[str, Field(max_length=64)]  # record, dossier, request, proposal ids
+Code = Annotated[str, Field(max_length=32)]  # unit codes, roles, types, categories, 户号
+Label = Annotated[str, Field(max_length=200)]  # names, receivers, locations
+Note = Annotated[str, Field(max_length=1000)]  # purposes, reasons, notes
+Level = Literal["公开", "内部", "受限"]
 
 
 class Token(BaseModel):
@@ -23,14 +30,14 @@ class Me(BaseModel):
 
 
 class CustomerCreate(BaseModel):
-    account: str = Field(description="户号 account number")
-    name: str = Field(description="户名")
+    account: Code = Field(description="户号 account number")
+    name: Label = Field(description="户名")
     customer_class: Literal["高压", "低压"]
-    voltage: str = ""
-    address: str = ""
-    phone: str = ""
-    id_number: str = ""
-    unit: str = Field(description="code of the owning unit")
+    voltage: str = Field("", max_length=16)
+    address: str = Field("", max_length=500)
+    phone: Code = ""
+    id_number: Code = ""
+    unit: Code = Field(description="code of the owning unit")
 
 
 class CustomerPublic(BaseModel):
@@ -45,12 +52,12 @@ class CustomerPublic(BaseModel):
 
 
 class DossierCreate(BaseModel):
-    customer_account: str
-    category: str = Field(
+    customer_account: Code
+    category: Code = Field(
         description="分类: 业扩报装, 变更用电, 电能计量, 用电检查, 抄核收, 客户信息服务")
-    unit: str | None = None
-    security_level: str = "内部"
-    location: str = Field("", description="room / shelf / box of the paper original")
+    unit: Code | None = None
+    security_level: Level = "内部"
+    location: Label = Field("", description="room / shelf / box of the paper original")
 
 
 class RecordSummary(BaseModel):

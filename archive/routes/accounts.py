@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import Unit, User
 from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
+from archive.schemas import Code, Level
 from archive.services.access import Actor
 from archive.services.accounts import add_user, assign, set_active
 from archive.services.audit import Event, Trail
@@ -21,19 +22,19 @@ router = APIRouter(prefix="/accounts", tags=["accounts"])
 
 
 class AccountCreate(BaseModel):
-    username: str = Field(pattern=r"^[A-Za-z0-9_.-]{2,64}$")
-    password: str
+    username: str = Field(pattern=r"^[A-Za-z0-9_.-]{2,64}$", max_length=64)
+    password: str = Field(max_length=256)
 
 
 class UnitGrant(BaseModel):
-    role: str
-    unit: str
+    role: Code
+    unit: Code
 
 
 class Grants(BaseModel):
-    role: str = Field(description="archivist|staff|auditor|security_admin|system_admin, or ''")
-    unit: str = Field(description="the home unit, where the role is held")
-    clearance: str = "内部"
+    role: Code = Field(description="archivist|staff|auditor|security_admin|system_admin, or ''")
+    unit: Code = Field(description="the home unit, where the role is held")
+    clearance: Level = "内部"
     personal_info: bool = Field(False, description="may read personal information unmasked")
     also: list[UnitGrant] = Field(
         default_factory=list, max_length=50,

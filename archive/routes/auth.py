@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from archive.deps import CurrentUser, SessionDep, SettingsDep, TrailDep, client_address
@@ -24,9 +24,25 @@ from policies import ROLE_LABELS, Role
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
+class TokenForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, every field bounded."""
+
+    def __init__(
+        self,
+        username: Annotated[str, Form(max_length=64)],
+        password: Annotated[str, Form(max_length=256)],
+        grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
+        scope: Annotated[str, Form(max_length=256)] = "",
+        client_id: Annotated[str | None, Form(max_length=64)] = None,
+        client_secret: Annotated[str | None, Form(max_length=256)] = None,
+    ) -> None:
+        super().__init__(grant_type=grant_type, username=username, password=password,
+                         scope=scope, client_id=client_id, client_secret=client_secret)
+
+
 @router.post("/token", response_model=Token)
 def token(
-    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request, form: Annotated[TokenForm, Depends()],
     session: SessionDep, settings: SettingsDep,
 ) -> Token:
     trail = Trail(request.app.state.audit_key, None, client_address(request))

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from archive.clock import Clock, as_utc
 from archive.db.models import BorrowRequest
 from archive.deps import ClockDep, CurrentUser, SessionDep, TrailDep, allowed
+from archive.schemas import Code, Id
 from archive.services.access import Actor
 from archive.services.audit import Event, Trail
 from archive.services.borrowing import (
     MAX_DAYS,
+    MAX_PURPOSE,
     MAX_RENEWALS,
     PURPOSES,
     cancel_request,
@@ -34,18 +36,19 @@ from archive.services.borrowing import (
     return_loan,
     usage_statistics,
 )
+from archive.services.masking import shown_to
 from policies import Action
 
 router = APIRouter(prefix="/borrow-requests", tags=["borrowing"])
 
 
 class BorrowCreate(BaseModel):
-    record_id: str | None = None
-    dossier_id: str | None = None
-    purpose: str = Field(description="借阅目的, e.g. 核对用电地址")
+    record_id: Id | None = None
+    dossier_id: Id | None = None
+    purpose: str = Field(description="借阅目的, e.g. 核对用电地址", max_length=MAX_PURPOSE)
     days: int = Field(7, description=f"loan period in days, 1–{MAX_DAYS}")
     kind: Literal["electronic", "physical"] = "electronic"
-    purpose_kind: str = Field("其他", description=f"利用目的: {'、'.join(PURPOSES)}")
+    purpose_kind: Code = Field("其他", description=f"利用目的: {'、'.join(PURPOSES)}")
 
 
 class Renewal(BaseModel):
@@ -54,7 +57,7 @@ class Renewal(BaseModel):
 
 
 class Decision(BaseModel):
-    note: str = Field("", description="审批意见")
+    note: str = Field("", description="审批意见", max_length=MAX_PURPOSE)
 
 
 class BorrowPublic(BaseModel):
@@ -86,18 +89,19 @@ def _utc(moment: datetime | None) -> datetime | None:
     return as_utc(moment) if moment is not None else None
 
 
-def borrow_public(request: BorrowRequest, now: datetime) -> BorrowPublic:
+def borrow_public(request: BorrowRequest, now: datetime, actor: Actor) -> BorrowPublic:
     state = request_state(request, now)
+    shown = shown_to(actor, request.dossier.unit.path)
     return BorrowPublic(
         id=request.id, requester=request.requester.username, record_id=request.record_id,
         dossier_id=request.dossier_id, archive_number=request.dossier.archive_number,
-        kind=request.kind, purpose=request.purpose, days=request.days,
+        kind=request.kind, purpose=shown.text(request.purpose), days=request.days,
         status=state, created_at=as_utc(request.created_at),
         decided_by=request.decided_by.username if request.decided_by else None,
-        decided_at=_utc(request.decided_at), decision_note=request.decision_note,
+        decided_at=_utc(request.decided_at), decision_note=shown.text(request.decision_note),
         ends_at=_utc(request.ends_at), returned_at=_utc(request.returned_at),
         purpose_kind=request.purpose_kind, renewals=request.renewals,
-        checked_out_at=_utc(request.checked_out_at), location=request.location,
+        checked_out_at=_utc(request.checked_out_at), location=shown.text(request.location),
         days_overdue=(now - as_utc(request.ends_at)).days
         if state == "overdue" and request.ends_at else 0,
     )
@@ -118,7 +122,7 @@ def create(
     trail.record(session, Event("borrow:request", "borrow", request.id,
                                 details={**_details(request), "purpose": request.purpose}))
     session.commit()
-    return borrow_public(request, clock.now())
+    return borrow_public(request, clock.now(), actor)
 
 
 @router.get("", response_model=list[BorrowPublic])
@@ -133,7 +137,7 @@ def index(
                                 details={"status": state, "count": len(requests)}))
     session.commit()
     now = clock.now()
-    return [borrow_public(r, now) for r in requests]
+    return [borrow_public(r, now, actor) for r in requests]
 
 
 def _decide(session: Session, trail: Trail, clock: Clock, actor: Actor, request_id: str,
@@ -143,7 +147,7 @@ def _decide(session: Session, trail: Trail, clock: Clock, actor: Actor, request_
     trail.record(session, Event("borrow:approve" if approve else "borrow:reject", "borrow",
                                 request_id, details={**_details(request), "note": note}))
     session.commit()
-    return borrow_public(request, clock.now())
+    return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/approve", response_model=BorrowPublic)
@@ -177,7 +181,7 @@ def give_back(
     trail.record(session, Event("borrow:return", "borrow", request_id,
                                 details=_details(request)))
     session.commit()
-    return borrow_public(request, clock.now())
+    return borrow_public(request, clock.now(), actor)
 
 
 @router.get("/overdue", response_model=list[BorrowPublic])
@@ -190,7 +194,7 @@ def overdue(
     loans = overdue_loans(session, actor=actor, now=now)
     trail.record(session, Event("borrow:overdue", "borrow", "", details={"count": len(loans)}))
     session.commit()
-    return [borrow_public(r, now) for r in loans]
+    return [borrow_public(r, now, actor) for r in loans]
 
 
 @router.get("/stats")
@@ -220,7 +224,7 @@ def cancel(
     trail.record(session, Event("borrow:cancel", "borrow", request_id,
                                 details=_details(request)))
     session.commit()
-    return borrow_public(request, clock.now())
+    return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/checkout", response_model=BorrowPublic)
@@ -233,7 +237,7 @@ def check_out(
     trail.record(session, Event("borrow:checkout", "borrow", request_id, details={
         **_details(request), "location": request.location, "due": request.ends_at}))
     session.commit()
-    return borrow_public(request, clock.now())
+    return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/renew", response_model=BorrowPublic)
@@ -249,7 +253,7 @@ def renewal(
         **_details(request), "added_days": days, "ends_at": request.ends_at,
         "renewals": request.renewals}))
     session.commit()
-    return borrow_public(request, clock.now())
+    return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/remind", status_code=status.HTTP_201_CREATED)
@@ -281,7 +285,8 @@ def my_reminders(session: SessionDep, clock: ClockDep, actor: CurrentUser
                  ) -> list[NoticePublic]:
     """The caller's reminders: unread 催还 notices, loans due within three days or
     overdue, and for archivists the requests waiting and the originals overdue."""
-    return [NoticePublic(id=n.id, kind=n.kind, message=n.message,
+    shown = shown_to(actor, actor.unit_path)
+    return [NoticePublic(id=n.id, kind=n.kind, message=shown.text(n.message),
                          borrow_request_id=n.borrow_request_id, created_at=n.created_at)
             for n in reminders_for(session, actor=actor, now=clock.now())]
 

@@ -27,6 +27,7 @@ from archive.db.models import (
     Unit,
 )
 from archive.deps import ClockDep, SessionDep, StoreDep, TrailDep, allowed
+from archive.schemas import Id, Note
 from archive.services.access import Actor, in_units, units_for
 from archive.services.audit import Event, Trail
 from archive.services.disposition import (
@@ -34,6 +35,7 @@ from archive.services.disposition import (
     active_holds,
     decide,
     due_records,
+    hold_unit,
     pending_proposal,
     place_hold,
     propose,
@@ -44,6 +46,7 @@ from archive.services.disposition import (
 )
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
+from archive.services.masking import Shown, shown_to
 from archive.services.retention import protect_original
 from archive.services.spreadsheet import rows_as_csv
 from policies import Action
@@ -78,9 +81,9 @@ class DueRecord(BaseModel):
 
 
 class ProposalCreate(BaseModel):
-    record_id: str
+    record_id: Id
     action: Literal["retain", "destroy"]
-    reason: str = Field(description="鉴定意见")
+    reason: Note = Field(description="鉴定意见")
     years: int | None = Field(None, description=f"retain: years to extend, 1–{MAX_EXTENSION_YEARS}")
 
 
@@ -102,11 +105,11 @@ class ProposalPublic(BaseModel):
 
 
 class Decision(BaseModel):
-    note: str = Field("", description="审批意见")
+    note: Note = Field("", description="审批意见")
 
 
 class HoldCreate(BaseModel):
-    reason: str = Field(description="冻结原因, e.g. the court case number")
+    reason: Note = Field(description="冻结原因, e.g. the court case number")
 
 
 REGISTER_FIELDS = ("record_id", "archive_number", "customer_account", "customer_name",
@@ -141,21 +144,29 @@ class RegisterEntry(BaseModel):
     destroyed_at: datetime
 
 
-def hold_public(hold: LegalHold) -> HoldPublic:
-    return HoldPublic(id=hold.id, scope=hold.scope, target=hold.target, reason=hold.reason,
+def _register_entry(entry: DestructionEntry, shown: Shown) -> RegisterEntry:
+    row = RegisterEntry.model_validate(entry)
+    return row.model_copy(update={"title": shown.text(row.title),
+                                  "reason": shown.text(row.reason)})
+
+
+def hold_public(hold: LegalHold, shown: Shown) -> HoldPublic:
+    return HoldPublic(id=hold.id, scope=hold.scope, target=hold.target,
+                      reason=shown.text(hold.reason),
                       placed_by=hold.placed_by, placed_at=hold.placed_at,
                       released_by=hold.released_by, released_at=hold.released_at)
 
 
-def proposal_public(proposal: DispositionProposal) -> ProposalPublic:
+def proposal_public(proposal: DispositionProposal, actor: Actor) -> ProposalPublic:
     record = proposal.record
+    shown = shown_to(actor, record.dossier.unit.path)
     return ProposalPublic(
         id=proposal.id, record_id=record.id, archive_number=record.dossier.archive_number,
-        title=record.title, action=proposal.action, years=proposal.years,
-        reason=proposal.reason, status=proposal.status,
+        title=shown.text(record.title), action=proposal.action, years=proposal.years,
+        reason=shown.text(proposal.reason), status=proposal.status,
         proposed_by=proposal.proposed_by.username, proposed_at=proposal.proposed_at,
         decided_by=proposal.decided_by.username if proposal.decided_by else None,
-        decided_at=proposal.decided_at, decision_note=proposal.decision_note,
+        decided_at=proposal.decided_at, decision_note=shown.text(proposal.decision_note),
         retain_until=record.retain_until)
 
 
@@ -170,12 +181,13 @@ def due(
     for record in records:
         assert record.retain_until is not None
         waiting = pending_proposal(session, record.id)
+        shown = shown_to(actor, record.dossier.unit.path)
         listed.append(DueRecord(
             record_id=record.id, archive_number=record.dossier.archive_number,
             customer_account=record.dossier.customer.account, doc_type=record.doc_type,
-            title=record.title, doc_date=record.doc_date,
+            title=shown.text(record.title), doc_date=record.doc_date,
             retention_period=record.retention_period, retain_until=record.retain_until,
-            holds=[hold_public(h) for h in active_holds(session, record)],
+            holds=[hold_public(h, shown) for h in active_holds(session, record)],
             pending_proposal=waiting.id if waiting else None))
     trail.record(session, Event("disposition:due", "record", "",
                                 details={"count": len(listed)}))
@@ -204,7 +216,7 @@ def create_proposal(
                                          "retain_until": proposal.record.retain_until}))
     session.commit()
     _after_retain(store, proposal)
-    return proposal_public(proposal)
+    return proposal_public(proposal, actor)
 
 
 @router.get("/disposition/proposals", response_model=list[ProposalPublic])
@@ -223,7 +235,7 @@ def proposals(
     trail.record(session, Event("disposition:list", "disposition", "",
                                 details={"status": state, "count": len(found)}))
     session.commit()
-    return [proposal_public(p) for p in found]
+    return [proposal_public(p, actor) for p in found]
 
 
 def _decide(request: Request, session: Session, trail: Trail, clock: Clock, store: ObjectStore,
@@ -245,7 +257,7 @@ def _decide(request: Request, session: Session, trail: Trail, clock: Clock, stor
             log.warning("purge of destroyed record %s deferred", record.id, exc_info=True)
         index_soon(request.app.state.sessions, request.app.state.search,
                    holder=worker_name())
-    return proposal_public(proposal)
+    return proposal_public(proposal, actor)
 
 
 @router.post("/disposition/{proposal_id}/approve", response_model=ProposalPublic)
@@ -283,7 +295,7 @@ def destruction_register(
     trail.record(session, Event("disposition:register", "disposition", "",
                                 details={"count": len(entries), "format": format}))
     session.commit()
-    rows = [RegisterEntry.model_validate(e) for e in entries]
+    rows = [_register_entry(e, shown_to(actor, e.unit_path)) for e in entries]
     if format == "json":
         return rows
     text = "".join(rows_as_csv(REGISTER_LABELS, ([getattr(row, name) for name in REGISTER_FIELDS]
@@ -301,10 +313,11 @@ def _hold_routes(scope: str, path: str) -> None:
     ) -> HoldPublic:
         hold = place_hold(session, actor=actor, scope=scope, target=target,
                           reason=body.reason, now=clock.now())
+        shown = shown_to(actor, hold_unit(session, scope, target))
         trail.record(session, Event("hold:place", scope, target,
                                     details={"hold": hold.id, "reason": hold.reason}))
         session.commit()
-        return hold_public(hold)
+        return hold_public(hold, shown)
 
     def release(
         target: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
@@ -312,9 +325,10 @@ def _hold_routes(scope: str, path: str) -> None:
     ) -> HoldPublic:
         hold = release_hold(session, actor=actor, scope=scope, target=target,
                             now=clock.now())
+        shown = shown_to(actor, hold_unit(session, scope, target))
         trail.record(session, Event("hold:release", scope, target, details={"hold": hold.id}))
         session.commit()
-        return hold_public(hold)
+        return hold_public(hold, shown)
 
     router.add_api_route(f"{path}/{{target}}/hold", place, methods=["POST"],
                          status_code=status.HTTP_201_CREATED, response_model=HoldPublic,
@@ -345,4 +359,4 @@ def delete_record(
     trail.record(session, Event("disposition:destroy-requested", "record", record_id,
                                 details={"proposal": proposal.id, "reason": proposal.reason}))
     session.commit()
-    return proposal_public(proposal)
+    return proposal_public(proposal, actor)

@@ -11,20 +11,22 @@ from archive.schemas import DossierCreate, DossierPublic, RecordSummary
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.filing import create_dossier, get_dossier
+from archive.services.masking import shown_to
 from policies import Action
 
 router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
 
-def dossier_public(dossier: Dossier, *, with_records: bool) -> DossierPublic:
+def dossier_public(dossier: Dossier, actor: Actor, *, with_records: bool) -> DossierPublic:
+    shown = shown_to(actor, dossier.unit.path)
     return DossierPublic(
         id=dossier.id, archive_number=dossier.archive_number,
         customer_account=dossier.customer.account, customer_name=dossier.customer.name,
         category=dossier.category, retention_code=dossier.retention_code,
         unit=dossier.unit.code, security_level=dossier.security_level,
-        location=dossier.location, created_at=dossier.created_at,
-        records=[RecordSummary.model_validate(r) for r in dossier.records] if with_records
-        else [],
+        location=shown.text(dossier.location), created_at=dossier.created_at,
+        records=[RecordSummary.model_validate(r).model_copy(update={"title": shown.text(r.title)})
+                 for r in dossier.records] if with_records else [],
     )
 
 
@@ -38,7 +40,7 @@ def create(
     trail.record(session, Event("dossier:create", "dossier", dossier.id,
                                 details={"archive_number": dossier.archive_number}))
     session.commit()
-    return dossier_public(dossier, with_records=False)
+    return dossier_public(dossier, actor, with_records=False)
 
 
 @router.get("/{dossier_id}", response_model=DossierPublic)
@@ -49,7 +51,7 @@ def read(
     dossier = get_dossier(session, actor=actor, dossier_id=dossier_id)
     trail.record(session, Event("dossier:read", "dossier", dossier_id))
     session.commit()
-    return dossier_public(dossier, with_records=True)
+    return dossier_public(dossier, actor, with_records=True)
 
 
 class Location(BaseModel):
@@ -73,4 +75,4 @@ def set_location(
     trail.record(session, Event("dossier:location", "dossier", dossier_id, details={
         "before": before, "after": body.model_dump()}))
     session.commit()
-    return dossier_public(dossier, with_records=False)
+    return dossier_public(dossier, actor, with_records=False)

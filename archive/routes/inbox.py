@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from archive.db.models import InboxItem
 from archive.deps import SearchDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
+from archive.schemas import Code
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.inbox import file_item, get_item, list_inbox
@@ -41,9 +42,9 @@ class InboxPublic(BaseModel):
 
 
 class FileRequest(BaseModel):
-    customer_account: str
-    doc_type: str
-    title: str
+    customer_account: Code
+    doc_type: Code
+    title: str = Field(max_length=500)
     doc_date: date | None = None
     security_level: Literal["公开", "内部", "受限"] = "内部"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel, Field
 
 from archive.deps import SessionDep, TrailDep, allowed
+from archive.schemas import Code
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.policy import add_rule, list_rules, remove_rule
@@ -17,8 +18,8 @@ router = APIRouter(prefix="/policies", tags=["policies"])
 
 
 class Rule(BaseModel):
-    role: str
-    action: str
+    role: Code
+    action: str = Field(max_length=64)
 
 
 @router.get("", response_model=list[Rule])
@@ -46,7 +47,8 @@ def add(
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
 def remove(
-    role: str, action: str, session: SessionDep, trail: TrailDep,
+    role: Annotated[str, Query(max_length=32)], action: Annotated[str, Query(max_length=64)],
+    session: SessionDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
 ) -> Response:
     remove_rule(session, role=role, action=action)

@@ -33,15 +33,17 @@ from storage import ObjectStore
 router = APIRouter(prefix="/records", tags=["records"])
 
 
-def record_public(record: Record) -> RecordPublic:
+def record_public(record: Record, actor: Actor) -> RecordPublic:
+    shown = shown_to(actor, record.dossier.unit.path)
     return RecordPublic(
         id=record.id, dossier_id=record.dossier_id,
         archive_number=record.dossier.archive_number,
         customer_account=record.dossier.customer.account, doc_type=record.doc_type,
-        title=record.title, doc_date=record.doc_date, security_level=record.security_level,
+        title=shown.text(record.title), doc_date=record.doc_date,
+        security_level=record.security_level,
         retention_period=record.retention_period, status=record.status,
         page_count=record.page_count, sha256=record.sha256, size=record.size,
-        media_type=record.media_type, original_filename=record.original_filename,
+        media_type=record.media_type, original_filename=shown.text(record.original_filename),
         created_at=record.created_at, retain_until=record.retain_until,
         destroyed_at=record.destroyed_at,
     )
@@ -51,13 +53,13 @@ def record_public(record: Record) -> RecordPublic:
 def upload(
     request: Request,
     file: Annotated[UploadFile, File(description="the scanned or born-digital original")],
-    dossier_id: Annotated[str, Form()],
-    doc_type: Annotated[str, Form(description="文件类型, e.g. 供用电合同")],
-    title: Annotated[str, Form()],
+    dossier_id: Annotated[str, Form(max_length=64)],
+    doc_type: Annotated[str, Form(description="文件类型, e.g. 供用电合同", max_length=32)],
+    title: Annotated[str, Form(max_length=500)],
     sessions: SessionmakerDep, settings: SettingsDep, store: StoreDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
-    doc_date: Annotated[str, Form(description="YYYY-MM-DD")] = "",
-    security_level: Annotated[str, Form(description="公开 / 内部 / 受限")] = "内部",
+    doc_date: Annotated[str, Form(description="YYYY-MM-DD", max_length=10)] = "",
+    security_level: Annotated[str, Form(description="公开 / 内部 / 受限", max_length=8)] = "内部",
 ) -> RecordAccepted:
     record, job = accept_upload(
         sessions, actor=actor, store=store, ingest_settings=settings.ingest, trail=trail,
@@ -80,7 +82,7 @@ def read(
     record = get_record(session, actor=actor, record_id=record_id)
     trail.record(session, Event("record:read", "record", record_id))
     session.commit()
-    return record_public(record)
+    return record_public(record, actor)
 
 
 def _open_for_content(

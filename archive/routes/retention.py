@@ -11,9 +11,11 @@ from pydantic import BaseModel, Field
 
 from archive.db.models import RetentionSchedule
 from archive.deps import SessionDep, TrailDep, allowed
+from archive.schemas import Note
 from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.catalogue import RETENTION_CODES, RETENTION_YEARS
+from archive.services.masking import shown_to
 from archive.services.retention import edit_schedule, list_schedule, require_company_wide
 from policies import Action
 
@@ -32,13 +34,14 @@ class ScheduleLine(BaseModel):
 
 class ScheduleEdit(BaseModel):
     period: Literal["Y", "D30", "D10"]
-    reason: str = Field(description="why this period (理由); kept with the line and audited")
+    reason: Note = Field(description="why this period (理由); kept with the line and audited")
 
 
-def line(entry: RetentionSchedule) -> ScheduleLine:
+def line(entry: RetentionSchedule, actor: Actor) -> ScheduleLine:
     return ScheduleLine(doc_type=entry.doc_type, period=entry.period,
                         period_label=RETENTION_CODES[entry.period],
-                        years=RETENTION_YEARS[entry.period], reason=entry.reason,
+                        years=RETENTION_YEARS[entry.period],
+                        reason=shown_to(actor, actor.unit_path).text(entry.reason),
                         updated_at=entry.updated_at, updated_by=entry.updated_by)
 
 
@@ -50,7 +53,7 @@ def schedules(
     entries = list_schedule(session)
     trail.record(session, Event("retention:read", "retention_schedule", ""))
     session.commit()
-    return [line(entry) for entry in entries]
+    return [line(entry, actor) for entry in entries]
 
 
 @router.put("/schedules/{doc_type}", response_model=ScheduleLine)
@@ -65,4 +68,4 @@ def edit(
     entry = edit_schedule(session, trail=trail, username=actor.username, doc_type=doc_type,
                           period=body.period, reason=body.reason)
     session.commit()
-    return line(entry)
+    return line(entry, actor)

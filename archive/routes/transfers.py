@@ -13,9 +13,12 @@ from pydantic import BaseModel, Field
 from archive.db.models import Transfer
 from archive.deps import ClockDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
 from archive.routes.records import stream_object
+from archive.schemas import Id, Label
 from archive.services.access import Actor
 from archive.services.audit import Event
+from archive.services.masking import shown_to
 from archive.services.transfer import (
+    MAX_ITEMS,
     export,
     forget_package,
     get_transfer,
@@ -30,14 +33,14 @@ router = APIRouter(prefix="/transfers", tags=["transfers"])
 
 
 class TransferCreate(BaseModel):
-    receiver: str = Field(description="接收单位, e.g. 杭州市档案馆")
-    dossier_id: str | None = None
-    record_ids: list[str] | None = None
+    receiver: Label = Field(description="接收单位, e.g. 杭州市档案馆")
+    dossier_id: Id | None = None
+    record_ids: list[Id] | None = Field(None, max_length=MAX_ITEMS)
 
 
 class Receipt(BaseModel):
     valid: bool = Field(description="whether the receiver's BagIt validation passed")
-    detail: str = Field("", description="what the receiver's check said")
+    detail: str = Field("", description="what the receiver's check said", max_length=2000)
 
 
 class TransferPublic(BaseModel):
@@ -53,12 +56,13 @@ class TransferPublic(BaseModel):
     checked_at: datetime | None
 
 
-def transfer_public(transfer: Transfer) -> TransferPublic:
+def transfer_public(transfer: Transfer, actor: Actor) -> TransferPublic:
+    shown = shown_to(actor, transfer.unit_path)
     return TransferPublic(
         id=transfer.id, created_at=transfer.created_at, sender=transfer.sender,
-        receiver=transfer.receiver, items=transferred_ids(transfer),
+        receiver=shown.text(transfer.receiver), items=transferred_ids(transfer),
         package_sha256=transfer.package_sha256, package_size=transfer.package_size,
-        status=transfer.status, check_result=transfer.check_result,
+        status=transfer.status, check_result=shown.text(transfer.check_result),
         checked_at=transfer.checked_at)
 
 
@@ -82,7 +86,7 @@ def create(
         session.rollback()
         forget_package(store, transfer.package_key)
         raise
-    return transfer_public(transfer)
+    return transfer_public(transfer, actor)
 
 
 @router.get("", response_model=list[TransferPublic])
@@ -94,7 +98,7 @@ def index(
     trail.record(session, Event("transfer:list", "transfer", "",
                                 details={"count": len(transfers)}))
     session.commit()
-    return [transfer_public(t) for t in transfers]
+    return [transfer_public(t, actor) for t in transfers]
 
 
 @router.get("/{transfer_id}", response_model=TransferPublic)
@@ -105,7 +109,7 @@ def show(
     transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
     trail.record(session, Event("transfer:read", "transfer", transfer_id))
     session.commit()
-    return transfer_public(transfer)
+    return transfer_public(transfer, actor)
 
 
 @router.get("/{transfer_id}/package", response_class=StreamingResponse,
@@ -134,4 +138,4 @@ def receipt(
     trail.record(session, Event("transfer:receipt", "transfer", transfer_id, details={
         "valid": body.valid, "detail": transfer.check_result}))
     session.commit()
-    return transfer_public(transfer)
+    return transfer_public(transfer, actor)

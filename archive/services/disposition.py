@@ -18,7 +18,8 @@ approvals and deletion with 409 until it is released.
 
 Public surface: :func:`place_hold`, :func:`release_hold`, :func:`active_holds`,
 :func:`due_records`, :func:`propose`, :func:`decide`, :func:`request_deletion`,
-:func:`purge_destroyed`, :func:`register`, ``SCOPES``, ``MAX_EXTENSION_YEARS``.
+:func:`purge_destroyed`, :func:`register`, :func:`hold_unit`, ``SCOPES``,
+``MAX_EXTENSION_YEARS``.
 """
 
 from __future__ import annotations
@@ -82,6 +83,18 @@ def _hold_target(session: Session, actor: Actor, scope: str, target: str, action
     if scope == "customer":
         return get_customer(session, actor=actor, account=target, action=action).unit.path
     raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}")
+
+
+def hold_unit(session: Session, scope: str, target: str) -> str:
+    """The unit path of the object a hold names (for answers about the hold)."""
+    if scope == "record":
+        record = session.get(Record, target)
+        return record.dossier.unit.path if record else ""
+    if scope == "dossier":
+        dossier = session.get(Dossier, target)
+        return dossier.unit.path if dossier else ""
+    customer = session.scalar(select(Customer).where(Customer.account == target))
+    return customer.unit.path if customer else ""
 
 
 def _active(scope: str, target: str):  # type: ignore[no-untyped-def]
