@@ -54,8 +54,9 @@ def postgres_database() -> Iterator[str]:
 @contextmanager
 def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Settings]:
     # Jobs run in a thread of the test process; tests of the process pool ask for it.
+    # Searches are not rate-limited but where a test says so (test_search_throttle).
     values: dict = {"data_dir": tmp_path / "var", "worker_poll_seconds": 0.1,
-                    "worker_processes": 0}
+                    "worker_processes": 0, "search_rate_limit": ""}
     if backend_set == "embedded":
         values.update(overrides)
         yield Settings(**values)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from search import InvalidQuery, SearchBackend, SearchDocument, SearchQuery
+from search import InvalidQuery, SearchBackend, SearchDocument, SearchQuery, TextScope
 
 
 def make_doc(record_id: str, **overrides) -> SearchDocument:
@@ -260,3 +260,81 @@ def test_searches_keep_answering_during_a_rebuild(loaded: SearchBackend) -> None
     assert not failures
     assert answers and set(answers) <= {1, 301}  # the old index or the new, never a half
     assert loaded.search(SearchQuery(q="窃电")).total == 301
+
+
+PERSONAL = [
+    make_doc("p1", title="用电申请书", security_level="内部",
+             pages=((1, "申请人联系电话13957106341，证件号码330106199001013456，窃电整改"),)),
+    make_doc("p2", title="用电申请书（受限）", security_level="受限", dossier_id="d-lent",
+             pages=((1, "受限页的整改通知：窃电追补电费"),)),
+    make_doc("p3", title="窃电处理记录", security_level="受限",
+             pages=((1, "窃电 窃电 窃电 窃电 整改 整改"),)),
+]
+OPEN = TextScope(units=("/root/hz/xh/",), levels=("公开", "内部"))
+
+
+@pytest.fixture
+def personal(search_backend: SearchBackend) -> SearchBackend:
+    search_backend.index(PERSONAL)
+    search_backend.refresh()
+    return search_backend
+
+
+def test_personal_values_are_indexed_masked(personal: SearchBackend) -> None:
+    for q in ("13957106341", "330106199001013456", '"13957106341"', "5710"):
+        assert ids(personal, q=q) == [], q
+    assert ids(personal, q="6341") == ["p1"]  # what the mask shows is found
+    [hit] = personal.search(SearchQuery(q="证件号码")).hits
+    assert "330106********3456" in hit.highlights[0].text and not hit.personal_shown
+    assert "199001013456" not in hit.highlights[0].text
+
+
+def test_whole_values_are_found_where_the_caller_sees_them(personal: SearchBackend) -> None:
+    seen = ("/root/hz/",)
+    for q in ("13957106341", "330106199001013456", '"139 5710 6341"'):
+        assert ids(personal, q=q, personal_units=seen) == ["p1"], q
+        assert ids(personal, q=q, personal_units=("/root/hz/gs/",)) == [], q
+    assert ids(personal, q="13957106341 窃电", personal_units=seen) == ["p1"]  # several terms
+    [hit] = personal.search(SearchQuery(q="证件号码", personal_units=seen)).hits
+    assert "330106199001013456" in hit.highlights[0].text and hit.personal_shown
+    # a whole value is page text: out of the text scope it finds nothing
+    assert ids(personal, q="13957106341", personal_units=seen,
+               text_scope=TextScope(units=("/root/hz/xh/",), levels=("公开",))) == []
+
+
+def test_out_of_scope_records_match_on_their_catalogue_only(personal: SearchBackend) -> None:
+    assert set(ids(personal, q="窃电")) == {"p1", "p2", "p3"}
+    # p2's page holds 窃电 but it is above the scope's levels; p3 has it in its title
+    assert set(ids(personal, q="窃电", text_scope=OPEN)) == {"p1", "p3"}
+    assert ids(personal, q='"整改通知"', text_scope=OPEN) == []
+    assert set(ids(personal, q="窃电 整改", text_scope=OPEN)) == {"p1"}
+    assert ids(personal, q="窃电 记录", text_scope=OPEN) == ["p3"]
+    # lent: the dossier is open to the caller whatever its level
+    lent = TextScope(units=OPEN.units, levels=OPEN.levels, dossiers=("d-lent",))
+    assert ids(personal, q='"整改通知"', text_scope=lent) == ["p2"]
+    assert ids(personal, q='"整改通知"', text_scope=TextScope(records=("p2",))) == ["p2"]
+    assert ids(personal, q='"整改通知"', text_scope=TextScope()) == []
+
+
+def test_an_out_of_scope_score_does_not_depend_on_its_pages(
+        search_backend: SearchBackend) -> None:
+    """Two restricted records alike but in how often their pages hold the term: out of
+    the text scope they score alike, so their order tells nothing of their text."""
+    twins = [make_doc(f"t{i}", title="窃电处理记录", security_level="受限",
+                      customer_account=f"33000000{i}0", pages=((1, "窃电 " * (1 + 5 * i)),))
+             for i in range(2)]
+    search_backend.index(twins)
+    search_backend.refresh()
+    inside = search_backend.search(SearchQuery(q="窃电")).hits
+    assert inside[0].score != inside[1].score  # the pages count within the scope
+    for q in ("窃电", "窃电 记录"):
+        outside = search_backend.search(SearchQuery(q=q, text_scope=OPEN)).hits
+        assert len(outside) == 2 and outside[0].score == pytest.approx(outside[1].score), q
+
+
+def test_highlights_are_html_safe(search_backend: SearchBackend) -> None:
+    search_backend.index([make_doc("h1", pages=((1, '窃电 <img src=x onerror="x()"> 整改'),))])
+    search_backend.refresh()
+    [hit] = search_backend.search(SearchQuery(q="onerror")).hits
+    text = hit.highlights[0].text
+    assert "<img" not in text and "&lt;img" in text and "<em>onerror</em>" in text

@@ -378,3 +378,50 @@ def test_ocr_text_lands_on_the_scan(tmp_path) -> None:
     for line in layout.lines:
         found = text_in_box(pdf, 0, line.box, dpi=layout.dpi)
         assert found.split() == line.text.split()
+
+
+# ----------------------------------------------------------------------------- masked copies
+
+def _mask(line: str) -> str:
+    from search.personal import find_personal, mask
+
+    return mask(line, find_personal(line))
+
+
+def test_a_masked_copy_masks_every_line_of_its_text_layer(tmp_path) -> None:
+    """GIVEN a scan whose OCR lines hold a phone and an ID number, and a born-digital page
+    WHEN the copy is made with a mask THEN no line of the text layer holds the values,
+    the text page is drawn as an image, and its personal characters are painted over."""
+    lines = ("联系电话：13957106341", "证件号码：330106199001013456", "户号：3301234567")
+    image, ocr = scan(lines)
+    scanned = save(tmp_path / "scan.tif", [image], "TIFF")
+    masked = tmp_path / "masked.pdf"
+    write_access_copy(scanned, [ocr_page(1, ocr)], SETTINGS, masked, mask=_mask)
+    text = page_texts(masked)[0]
+    assert "13957106341" not in text and "139****6341" in text
+    assert "330106********3456" in text and "3301234567" in text
+
+    born = tmp_path / "born.pdf"
+    born.write_bytes(documents.text_pdf(["证件号码 330106199001013456 窃电"]))
+    plain, drawn = tmp_path / "plain.pdf", tmp_path / "drawn.pdf"
+    pages = [PageText(1, "证件号码 330106199001013456 窃电", "text-layer")]
+    write_access_copy(born, pages, SETTINGS, plain)
+    write_access_copy(born, pages, SETTINGS, drawn, mask=_mask)
+    assert "330106199001013456" in page_texts(plain)[0]
+    layer = page_texts(drawn)[0]
+    assert "330106199001013456" not in layer and "330106********3456" in layer
+    assert "/Im0" in str(PdfReader(drawn).pages[0]["/Resources"]["/XObject"])
+    # where the hidden digits were drawn, the image is painted over
+    document = pdfium.PdfDocument(str(born))
+    try:
+        text_page = document[0].get_textpage()
+        full = text_page.get_text_range(0, text_page.count_chars())
+        index = full.index("19900101")
+        left, bottom, right, top = text_page.get_charbox(index)
+        height = document[0].get_height()
+    finally:
+        document.close()
+    scale = DPI / 72
+    pixels = render(drawn)[round((height - top) * scale):round((height - bottom) * scale) + 1,
+                           round(left * scale):round(right * scale) + 1]
+    assert pixels.mean() < 60
