@@ -1,7 +1,9 @@
 """The authorisation matrix: every route × every role × own / parent / other unit × each
 security level × with and without a borrow grant, with the expected answer computed from the
-role table (the default policy) rather than written by hand. A second test fails when a
-route exists that the matrix does not cover."""
+role table (the default policy) rather than written by hand, on both backend sets. A second
+test fails when a route exists that the matrix does not cover; a third walks every route
+with the enforcer refusing everything: nothing may be allowed, for no code path decides
+without it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import casbin
 import pytest
 from sqlalchemy import select, update
 
@@ -27,7 +30,7 @@ from archive.db.models import (
 from archive.db.session import make_engine, make_sessionmaker
 from archive.services.accounts import add_user
 from archive.services.policy import bump_version
-from policies import Role, borrow_key
+from policies import CasbinAuthorizer, Decision, Role, borrow_key
 from policies.enforcer import default_rules
 from policies.separation import covers
 from tests import documents
@@ -276,11 +279,6 @@ def expected(route: Route, role: str, place: str, level: str, lent: bool) -> int
     return route.ok
 
 
-@pytest.fixture(params=["embedded"])
-def backend_set(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def world(client, settings) -> Iterator[dict]:
     engine = make_engine(settings.database_url)
@@ -424,3 +422,84 @@ def test_the_matrix_covers_every_route(client) -> None:
     covered = {(r.method, r.path) for r in ROUTES} | PUBLIC
     assert served - covered == set(), "routes missing from the authorisation matrix"
     assert covered - served == set(), "matrix rows for routes that no longer exist"
+
+
+def test_nothing_is_allowed_when_the_enforcer_refuses_everything(
+        client, world, monkeypatch) -> None:
+    """GIVEN the Casbin enforcer answering no to every request WHEN a user of each role
+    calls every route THEN every route that names an action answers 403 or 404, and the
+    routes for any signed-in user show nothing but the caller's own."""
+    tokens = {role: login(client, f"{role.value}-own") for role in Role}
+    tokens["target"] = login(client, "target")
+    made = world["transfer"]("公开")  # refused below, so it stays open for every call
+    world = {**world, "transfer": lambda level: made}
+    monkeypatch.setattr(casbin.Enforcer, "enforce", lambda self, *args, **kwargs: False)
+    allowed = []
+    for role, route in itertools.product(Role, ROUTES):
+        if route.path == "/api/v1/auth/logout":
+            continue
+        response = route.call(client, tokens[role], world, CLEARANCE, False)
+        if route.action is None:
+            assert response.status_code in (200, 204), (route.path, response.text)
+            body = response.json() if response.status_code == 200 else None
+            if route.path == "/api/v1/borrow-requests":
+                assert body == [], (role, body)  # none of their own, none to decide
+            if route.path == "/api/v1/reminders":
+                assert {n["kind"] for n in body} <= {"overdue"}, (role, body)  # stored ones
+            continue
+        if response.status_code not in (403, 404):
+            allowed.append(f"{route.method} {route.path} as {role}: {response.status_code}")
+    assert not allowed, "\n".join(allowed)
+    # …and the target of the world's requests sees only their own
+    own = client.get("/api/v1/borrow-requests", headers=tokens["target"]).json()
+    assert own and all(r["requester"] == "target" for r in own)
+
+
+# Routes that act on no object of a unit: lists trimmed to the caller's units (by the
+# enforcer's domains), the caller's own profile and reminders, accounts and the policy
+# (the administrators' objects), the company-wide retention schedule, the audit log.
+OBJECTLESS = {
+    ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/inbox"), ("GET", "/api/v1/jobs"),
+    ("GET", "/api/v1/borrow-requests"), ("GET", "/api/v1/search"),
+    *(("GET", f"/api/v1/audit/{p}") for p in ("events", "verify", "stats", "unused-accounts")),
+    ("POST", "/api/v1/accounts"), ("POST", "/api/v1/accounts/{username}/disable"),
+    ("POST", "/api/v1/accounts/{username}/enable"), ("PUT", "/api/v1/accounts/{username}/grants"),
+    ("GET", "/api/v1/policies"), ("POST", "/api/v1/policies"), ("DELETE", "/api/v1/policies"),
+    ("GET", "/api/v1/borrow-requests/overdue"), ("GET", "/api/v1/borrow-requests/stats"),
+    ("GET", "/api/v1/reminders"), ("POST", "/api/v1/reminders/{reminder_id}/read"),
+    ("GET", "/api/v1/retention/schedules"), ("PUT", "/api/v1/retention/schedules/{doc_type}"),
+    ("GET", "/api/v1/disposition/due"), ("GET", "/api/v1/disposition/proposals"),
+    ("GET", "/api/v1/disposition/register"), ("GET", "/api/v1/transfers"),
+}
+
+
+def test_every_object_decision_is_the_enforcer_s(client, world, monkeypatch) -> None:
+    """GIVEN the authorizer hiding every object (its ``decide``), its role domains intact
+    WHEN every user calls every route THEN each route on an object answers 403 or 404,
+    and search grants nothing: no route decides about an object on its own."""
+    # the users of the objects' own unit: elsewhere the matrix shows them hidden already
+    tokens = {role: login(client, f"{role.value}-own") for role in Role}
+    made = world["transfer"]("公开")
+    world = {**world, "transfer": lambda level: made}
+    monkeypatch.setattr(CasbinAuthorizer, "decide",
+                        lambda self, *args, **kwargs: Decision.HIDE)
+    allowed = []
+    for role, route in itertools.product(Role, ROUTES):
+        if route.path == "/api/v1/auth/logout":
+            continue
+        levels = LEVELS if route.scoped or route.level_checked else (CLEARANCE,)
+        for level, lent in itertools.product(levels, (False, True) if route.lendable
+                                             else (False,)):
+            response = route.call(client, tokens[role], world, level, lent)
+            if (route.method, route.path) in OBJECTLESS:
+                if route.path == "/api/v1/search" and response.status_code == 200:
+                    hits = response.json()["hits"]
+                    assert all(h["access"] == "restricted" and not h["highlights"]
+                               for h in hits), hits
+                continue
+            if response.status_code not in (403, 404):
+                allowed.append(f"{route.method} {route.path} as {role}-own on {level}"
+                               f"{' lent' if lent else ''}: {response.status_code}")
+    assert not allowed, "\n".join(allowed)
+    covered = {(r.method, r.path) for r in ROUTES}
+    assert covered >= OBJECTLESS
