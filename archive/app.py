@@ -136,8 +136,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.authorizer = CasbinAuthorizer(engine, clock=app.state.clock.now)
         app.state.search_throttle = Throttle("search", settings.search_rate_limit)
         app.state.audit_key = settings.audit.key
-        app.state.anchorer = Anchorer(app.state.sessions, app.state.store,
-                                      settings.audit.anchor_seconds)
+        app.state.anchorer = Anchorer(
+            app.state.sessions, app.state.store, settings.audit.anchor_seconds,
+            every_events=settings.audit.anchor_every_events,
+            retain_days=settings.audit.anchor_retention_days,
+            compliance=settings.audit.anchor_lock == "compliance")
         app.state.anchorer.start()
         app.state.worker = None
         if settings.embedded_worker:

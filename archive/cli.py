@@ -3,6 +3,7 @@ verify, transfer check."""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import sys
 from pathlib import Path
@@ -23,10 +24,16 @@ app.add_typer(transfer_app, name="transfer")
 console = Console(stderr=True)
 
 
-def _sessions():  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _database():  # type: ignore[no-untyped-def]
+    """The session factory of one command; its connections are closed when it ends."""
     from archive.db.session import make_engine, make_sessionmaker
 
-    return make_sessionmaker(make_engine(get_settings().database_url))
+    engine = make_engine(get_settings().database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
 
 
 def _fail(message: str) -> typer.Exit:
@@ -98,7 +105,7 @@ def units_add(
     from archive.services.accounts import add_unit
 
     try:
-        with _sessions().begin() as session:
+        with _database() as sessions, sessions.begin() as session:
             unit = add_unit(session, code=code, name=name, parent_code=parent)
             path = unit.path
     except ArchiveError as exc:
@@ -124,7 +131,7 @@ def users_add(
     else:
         password = sys.stdin.readline().rstrip("\n")
     try:
-        with _sessions().begin() as session:
+        with _database() as sessions, sessions.begin() as session:
             add_user(session, username=name, password=password, role=role, unit_code=unit,
                      clearance=clearance, personal_info=personal_info)
     except ArchiveError as exc:
@@ -189,16 +196,16 @@ def reindex(
 
     search = make_search(get_settings().search)
     try:
-        with Progress(console=console, transient=True) as bar:
+        with _database() as sessions, Progress(console=console, transient=True) as bar:
             task = bar.add_task("核对 checking" if check else "重建索引 reindexing", total=None)
 
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
             if check:
-                drift = check_index(_sessions(), search, progress)
+                drift = check_index(sessions, search, progress)
             else:
-                count = rebuild_index(_sessions(), search, holder=f"reindex-{worker_name()}",
+                count = rebuild_index(sessions, search, holder=f"reindex-{worker_name()}",
                                       progress=progress)
     except SearchError as exc:
         raise _fail(f"search backend: {exc}") from None
@@ -224,6 +231,11 @@ def verify() -> None:
     """Check every original against its sha256, and the audit chain against its anchors.
     An intact original that storage does not keep (WORM) gets its lock now: originals filed
     before retention existed, or whose lock failed when they were filed."""
+    with _database() as sessions:
+        _verify(sessions)
+
+
+def _verify(sessions) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from rich.progress import Progress
@@ -236,7 +248,7 @@ def verify() -> None:
     store = make_store(get_settings().storage)
     bad = locked = 0
     today = datetime.now(UTC).date()
-    with _sessions()() as session:
+    with sessions() as session:
         records = list(session.scalars(select(Record).where(Record.destroyed_at.is_(None))))
     with Progress(console=console) as progress:
         task = progress.add_task("核验 verifying originals", total=len(records))
@@ -262,17 +274,37 @@ def verify() -> None:
     from archive.services.audit import verify as verify_chain
 
     settings = get_settings()
-    with _sessions()() as session:
-        chain = verify_chain(session, key=settings.audit.key,
-                             anchors=read_anchors(store))
+    anchors = read_anchors(store)
+    with sessions() as session:
+        chain = verify_chain(session, key=settings.audit.key, anchors=anchors)
+        _report_newest_anchor(anchors, chain.events)
         if chain.ok:
-            seq, _ = anchor(session, store)
-            console.print(f"审计链 audit chain intact: {chain.events} events, anchored at {seq}")
+            made = anchor(session, store, retain_days=settings.audit.anchor_retention_days,
+                          compliance=settings.audit.anchor_lock == "compliance")
+            console.print(f"审计链 audit chain intact: {chain.events} events, anchored at "
+                          f"{made.seq}")
         else:
             console.print(f"[red]审计链 audit chain broken at event {chain.first_bad_seq}[/red]: "
                           f"{chain.problem}")
     if bad or not chain.ok:
         raise typer.Exit(1)
+
+
+def _report_newest_anchor(anchors, events: int) -> None:  # type: ignore[no-untyped-def]
+    """How old the newest anchor is, and how many events came after it: those are what a
+    database holder could still cut unseen."""
+    from datetime import UTC, datetime
+
+    if not anchors:
+        console.print("最新锚点 newest anchor: none yet; every event is unanchored")
+        return
+    newest = max(anchors, key=lambda a: a.seq)
+    age = ""
+    if newest.at is not None:
+        seconds = (datetime.now(UTC) - newest.at.astimezone(UTC)).total_seconds()
+        age = f", written {max(0, round(seconds))} s ago"
+    after = max(0, events - newest.seq)
+    console.print(f"最新锚点 newest anchor: event {newest.seq}{age}; {after} events after it")
 
 
 @transfer_app.command("check")

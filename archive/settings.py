@@ -31,11 +31,19 @@ class AuthSettings(BaseModel):
 
 
 class AuditSettings(BaseModel):
-    # HMAC key of the audit chain; kept outside the database. Empty: a random key in the
-    # data folder (development only).
+    # HMAC key of the audit chain; kept outside the database and outside the data folder.
+    # Given as the value, or as a file holding it (a container secret). Empty: a random
+    # key in the data folder (development only; production refuses one there).
     hmac_key: SecretStr = SecretStr("")
-    # How often the chain head is anchored in object storage.
+    hmac_key_file: Path | None = None
+    # The chain head is anchored in object storage every so many events, every so many
+    # seconds while it moves, and at shutdown; each anchor is locked for so many days.
     anchor_seconds: float = 300.0
+    anchor_every_events: int = Field(1000, ge=1)
+    anchor_retention_days: int = Field(3650, ge=1)
+    # compliance: nobody removes an anchor early; governance: a bypassing delete may
+    # (test installations, whose buckets are emptied).
+    anchor_lock: Literal["compliance", "governance"] = "compliance"
 
     @property
     def key(self) -> bytes:
@@ -95,6 +103,27 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _read_key_files(self) -> Settings:
+        path = self.audit.hmac_key_file
+        if path is not None:
+            try:
+                self.audit.hmac_key = SecretStr(path.read_text().strip())
+            except OSError as exc:
+                raise ValueError(f"ARCHIVE_AUDIT__HMAC_KEY_FILE {path}: {exc}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _valid_rate_limits(self) -> Settings:
+        from limits import parse_many
+
+        if self.search_rate_limit.strip():
+            try:
+                parse_many(self.search_rate_limit)
+            except ValueError as exc:
+                raise ValueError(f"ARCHIVE_SEARCH_RATE_LIMIT: {exc}") from exc
+        return self
+
+    @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment != "production":
             if not self.auth.secret_key.get_secret_value():
@@ -108,6 +137,15 @@ class Settings(BaseSettings):
             raise ValueError("ARCHIVE_AUTH__SECRET_KEY must be set to 32+ characters in production")
         if len(self.audit.hmac_key.get_secret_value()) < 32:
             raise ValueError("ARCHIVE_AUDIT__HMAC_KEY must be set to 32+ characters in production")
+        data = self.data_dir.resolve()
+        key_file = self.audit.hmac_key_file
+        if (key_file is not None and key_file.resolve().is_relative_to(data)) or (
+                data / "audit.key").exists():
+            raise ValueError(
+                "the audit key must not be stored in the data folder in production: whoever "
+                "holds the data folder could rewrite the chain; keep it in a secret outside "
+                f"{data} (ARCHIVE_AUDIT__HMAC_KEY or ARCHIVE_AUDIT__HMAC_KEY_FILE) and remove "
+                f"{data / 'audit.key'}")
         if self.storage.backend == "minio" and not self.storage.minio.secret_key.get_secret_value():
             raise ValueError("ARCHIVE_STORAGE__MINIO__SECRET_KEY must be set in production")
         return self

@@ -35,6 +35,7 @@ class LockState:
 
     retain_until: datetime | None = None
     legal_hold: bool = False
+    compliance: bool = False  # the retention binds everyone: no bypass shortens it
 
 
 @runtime_checkable
@@ -60,7 +61,9 @@ class ObjectStore(Protocol):
       allowed it, never one under a legal hold.
     - ``keys(prefix)`` lists the keys under a prefix (``"a/"``) in lexical order.
     - ``set_retention`` makes the object undeletable until ``until`` (WORM, governance
-      mode: only a bypassing delete removes it earlier); it may extend, not shorten.
+      mode: only a bypassing delete removes it earlier); it may extend, not shorten. With
+      ``compliance`` nothing removes it earlier, a bypass neither (compliance mode), and
+      it stays in compliance mode.
       ``set_legal_hold`` makes it undeletable until the hold is lifted; ``locks`` says
       which of the two hold it.
     - Backend outages MUST surface as :class:`StorageUnavailable`.
@@ -85,7 +88,8 @@ class ObjectStore(Protocol):
 
     def keys(self, prefix: str) -> Iterator[str]: ...
 
-    def set_retention(self, key: str, until: datetime) -> None: ...
+    def set_retention(self, key: str, until: datetime, *, compliance: bool = False
+                      ) -> None: ...
 
     def set_legal_hold(self, key: str, on: bool) -> None: ...
 

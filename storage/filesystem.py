@@ -111,7 +111,7 @@ class FilesystemStore:
             locks = self._read_locks(meta_path)
             if locks.legal_hold:
                 raise ObjectLocked(f"{key} is under a legal hold")
-            if _retained(locks) and not governance_bypass:
+            if _retained(locks) and (locks.compliance or not governance_bypass):
                 raise ObjectLocked(f"{key} is under retention until {locks.retain_until}")
         data_path.chmod(stat_module.S_IWUSR | stat_module.S_IRUSR)
         data_path.unlink()
@@ -126,19 +126,20 @@ class FilesystemStore:
         found = sorted(p.relative_to(base).as_posix() for p in start.rglob("*") if p.is_file())
         return iter(found)
 
-    def set_retention(self, key: str, until: datetime) -> None:
+    def set_retention(self, key: str, until: datetime, *, compliance: bool = False) -> None:
         _data_path, meta_path = self._paths(key)
         info = self.stat(key)
         locks = self._read_locks(meta_path)
         if locks.retain_until and until < locks.retain_until:
             raise ObjectLocked(f"{key}: retention may be extended, not shortened")
-        self._write_meta(meta_path, info, LockState(until, locks.legal_hold))
+        self._write_meta(meta_path, info,
+                         LockState(until, locks.legal_hold, compliance or locks.compliance))
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         _data_path, meta_path = self._paths(key)
         info = self.stat(key)
         locks = self._read_locks(meta_path)
-        self._write_meta(meta_path, info, LockState(locks.retain_until, on))
+        self._write_meta(meta_path, info, LockState(locks.retain_until, on, locks.compliance))
 
     def locks(self, key: str) -> LockState:
         _data_path, meta_path = self._paths(key)
@@ -160,6 +161,7 @@ class FilesystemStore:
             "content_type": info.content_type,
             "retain_until": locks.retain_until.isoformat() if locks.retain_until else None,
             "legal_hold": locks.legal_hold,
+            "compliance": locks.compliance,
         }
         fd, tmp = tempfile.mkstemp(dir=path.parent)
         try:
@@ -176,7 +178,7 @@ class FilesystemStore:
         meta = json.loads(meta_path.read_text())
         until = meta.get("retain_until")
         return LockState(datetime.fromisoformat(until) if until else None,
-                         bool(meta.get("legal_hold")))
+                         bool(meta.get("legal_hold")), bool(meta.get("compliance")))
 
     def _locked(self, meta_path: Path) -> bool:
         locks = self._read_locks(meta_path)

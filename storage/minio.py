@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import GOVERNANCE, REPLACE, CopySource
+from minio.commonconfig import COMPLIANCE, GOVERNANCE, REPLACE, CopySource
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.retention import Retention
@@ -208,10 +208,14 @@ class MinioStore:
                            if obj.object_name and not obj.object_name.startswith(".staging/"))
         return iter(names)
 
-    def set_retention(self, key: str, until: datetime) -> None:
+    def set_retention(self, key: str, until: datetime, *, compliance: bool = False) -> None:
         key = normalise_key(key)
         with _translate(key):
-            self.client.set_object_retention(self.bucket, key, Retention(GOVERNANCE, until))
+            if not compliance:  # a compliance lock is never turned back into governance
+                current = self.locks(key)
+                compliance = current.compliance and current.retain_until is not None
+            self.client.set_object_retention(
+                self.bucket, key, Retention(COMPLIANCE if compliance else GOVERNANCE, until))
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         key = normalise_key(key)
@@ -233,7 +237,8 @@ class MinioStore:
                     raise
                 retention = None
             hold = self.client.is_object_legal_hold_enabled(self.bucket, key)
-        return LockState(retention.retain_until_date if retention else None, hold)
+        return LockState(retention.retain_until_date if retention else None, hold,
+                         bool(retention and retention.mode == COMPLIANCE))
 
     def ping(self) -> None:
         with _translate(self.bucket):

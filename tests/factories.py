@@ -57,6 +57,9 @@ def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Set
     # Searches are not rate-limited but where a test says so (test_search_throttle).
     values: dict = {"data_dir": tmp_path / "var", "worker_poll_seconds": 0.1,
                     "worker_processes": 0, "search_rate_limit": ""}
+    # Test buckets are emptied afterwards: anchors locked in governance mode, which the
+    # cleanup may bypass (production locks them in compliance mode).
+    values["audit"] = {"anchor_lock": "governance"}
     if backend_set == "embedded":
         values.update(overrides)
         yield Settings(**values)
@@ -151,3 +154,25 @@ def upload(client: TestClient, headers: dict, dossier_id: str, content: bytes,
         data={"dossier_id": dossier_id, "doc_type": doc_type, "title": title,
               "doc_date": doc_date, "security_level": security_level},
     )
+
+
+def cli_environment(monkeypatch, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Point the ``archive`` command run in this process at the test's backends."""
+    from archive.settings import get_settings
+
+    values = {"ARCHIVE_DATA_DIR": str(settings.data_dir),
+              "ARCHIVE_DATABASE_URL": settings.database_url,
+              "ARCHIVE_WORKER_PROCESSES": "0",
+              "ARCHIVE_STORAGE__BACKEND": settings.storage.backend,
+              "ARCHIVE_SEARCH__BACKEND": settings.search.backend,
+              "ARCHIVE_AUDIT__HMAC_KEY": settings.audit.hmac_key.get_secret_value(),
+              "ARCHIVE_AUDIT__ANCHOR_LOCK": settings.audit.anchor_lock}
+    minio = settings.storage.minio
+    for name, value in minio.model_dump(mode="json").items():
+        values[f"ARCHIVE_STORAGE__MINIO__{name.upper()}"] = (
+            minio.secret_key.get_secret_value() if name == "secret_key" else str(value))
+    for name, value in settings.search.elasticsearch.model_dump(mode="json").items():
+        values[f"ARCHIVE_SEARCH__ELASTICSEARCH__{name.upper()}"] = str(value)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()

@@ -4,14 +4,19 @@ Every event holds ``hash = HMAC-SHA256(key, prev_hash + "\\n" + canonical JSON o
 event)``, where the key lives outside the database (settings), so whoever holds the database
 can neither edit, delete, insert nor reorder events without ``verify`` naming the first bad
 one. The newest (seq, hash) is kept in the single ``audit_head`` row, whose row lock
-serialises appends; anchors written to object storage (WORM where the store supports it)
-catch a cut-off tail that a database holder could otherwise hide by rewinding the head.
+serialises appends; anchors written to object storage under Object Lock retention in
+compliance mode (every N events, every T seconds while the chain moves, and at shutdown),
+each under a key naming the seq and hash it anchors, catch a cut-off tail that a database
+holder could otherwise hide by rewinding the head, and a chain rewritten by someone who
+also holds the key (its events differ from their anchors). On the filesystem store the
+anchors are as safe as the data folder is; production keeps them on MinIO.
 
 An event is appended inside the caller's transaction, so a change and its event commit or
 roll back together.
 
 Public surface: :func:`append`, :func:`verify`, :class:`Verification`, :func:`anchor`,
-:class:`Event`, :class:`Trail` (the trail bound to one caller), :class:`Anchorer`.
+:class:`Event`, :class:`Trail` (the trail bound to one caller), :class:`Anchor`,
+:func:`read_anchors`, :class:`Anchorer`.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ import hmac
 import io
 import json
 import logging
+import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -33,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import AuditEvent, AuditHead, utcnow
 from archive.services.access import Actor
-from storage import ObjectNotFound, ObjectStore
+from storage import ObjectLocked, ObjectNotFound, ObjectStore
 
 GENESIS = "0" * 64
 log = logging.getLogger(__name__)
@@ -137,11 +144,13 @@ def _rows(session: Session) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def verify(session: Session, *, key: bytes, anchors: list[tuple[int, str]] = ()) -> Verification:
-    """Walk the chain and name the first event that was edited, deleted, inserted or moved."""
+def verify(session: Session, *, key: bytes, anchors: Iterable[Anchor] = ()) -> Verification:
+    """Walk the chain and name the first event that was edited, deleted, inserted or moved,
+    or cut off after an anchor."""
     expected_seq, prev, count = 1, GENESIS, 0
-    seen: dict[int, str] = {}
-    anchored = dict(anchors)
+    anchored: dict[int, set[str]] = {}
+    for found in anchors:
+        anchored.setdefault(found.seq, set()).add(found.hash)
     for row in _rows(session):
         count += 1
         if row.seq != expected_seq:
@@ -153,10 +162,9 @@ def verify(session: Session, *, key: bytes, anchors: list[tuple[int, str]] = ())
                                 f"event {row.seq} does not follow event {row.seq - 1}")
         if not hmac.compare_digest(row.hash, _mac(key, prev, _payload(row))):
             return Verification(False, count, row.seq, f"event {row.seq} was altered")
-        if row.seq in anchored and anchored[row.seq] != row.hash:
+        if row.seq in anchored and anchored[row.seq] != {row.hash}:
             return Verification(False, count, row.seq,
                                 f"event {row.seq} differs from its anchor")
-        seen[row.seq] = row.hash
         prev, expected_seq = row.hash, expected_seq + 1
     head = session.get(AuditHead, 1)
     last = expected_seq - 1
@@ -171,49 +179,105 @@ def verify(session: Session, *, key: bytes, anchors: list[tuple[int, str]] = ())
     return Verification(True, count)
 
 
-def anchor_key(seq: int) -> str:
-    return f"audit-anchors/{seq:012d}.json"
+ANCHORS = "audit-anchors/"
+_ANCHOR_KEY = re.compile(r"^audit-anchors/(\d{12})-([0-9a-f]{64})\.json$")
 
 
-def anchor(session: Session, store: ObjectStore) -> tuple[int, str]:
-    """Write the chain's head to object storage; returns the anchored (seq, hash)."""
+@dataclass(frozen=True)
+class Anchor:
+    """A chain head written to WORM storage: its seq and hash, and when."""
+
+    seq: int
+    hash: str
+    at: datetime | None = None
+
+
+def anchor_key(seq: int, head_hash: str) -> str:
+    """An anchor's key names what it anchors, so it is never overwritten by another."""
+    return f"{ANCHORS}{seq:012d}-{head_hash}.json"
+
+
+def anchor(session: Session, store: ObjectStore, *, retain_days: int = 3650,
+           compliance: bool = True) -> Anchor:
+    """Write the chain's head to object storage under Object Lock retention (compliance
+    mode: nobody, the application included, removes it before ``retain_days``)."""
     head = session.get(AuditHead, 1)
     assert head is not None
-    body = _canonical({"seq": head.seq, "hash": head.hash, "at": utcnow().isoformat()})
-    store.put(anchor_key(head.seq), io.BytesIO(body.encode()), content_type="application/json")
-    return head.seq, head.hash
+    now = utcnow()
+    key = anchor_key(head.seq, head.hash)
+    if not store.exists(key):  # another process anchored this very head already
+        body = _canonical({"seq": head.seq, "hash": head.hash, "at": now.isoformat()})
+        try:
+            store.put(key, io.BytesIO(body.encode()), content_type="application/json")
+        except ObjectLocked:  # written meanwhile by another process, and locked
+            return Anchor(head.seq, head.hash, now)
+        store.set_retention(key, now + timedelta(days=retain_days), compliance=compliance)
+    return Anchor(head.seq, head.hash, now)
 
 
-def read_anchors(store: ObjectStore) -> list[tuple[int, str]]:
-    """Every anchor written so far, oldest first."""
+def read_anchors(store: ObjectStore) -> list[Anchor]:
+    """Every anchor written so far, oldest first. The key is what counts: it names the
+    seq and hash; a body that disagrees with its key is an anchor of both."""
     found = []
-    for key in store.keys("audit-anchors/"):
+    for key in store.keys(ANCHORS):
         try:
             with store.get(key) as stream:
                 body = json.loads(stream.read())
         except ObjectNotFound:  # removed between listing and reading
             continue
-        found.append((int(body["seq"]), str(body["hash"])))
-    return found
+        except ValueError:
+            body = {}
+        at = None
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            at = datetime.fromisoformat(body["at"])
+        named = _ANCHOR_KEY.match(key)
+        if named:
+            found.append(Anchor(int(named.group(1)), named.group(2), at))
+        if "seq" in body and "hash" in body and (
+                not named or (int(body["seq"]), str(body["hash"])) != (
+                    int(named.group(1)), named.group(2))):
+            found.append(Anchor(int(body["seq"]), str(body["hash"]), at))
+    return sorted(found, key=lambda a: a.seq)
 
 
 class Anchorer:
-    """Anchors the chain head in object storage every ``interval`` seconds when it moved."""
+    """Anchors the chain head in object storage every ``every_events`` events, at least
+    every ``interval`` seconds while it moves, and once more at shutdown."""
 
-    def __init__(self, sessions, store: ObjectStore, interval: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, sessions, store: ObjectStore, interval: float,  # type: ignore[no-untyped-def]
+                 *, every_events: int = 1000, retain_days: int = 3650,
+                 compliance: bool = True) -> None:
         self.sessions = sessions
         self.store = store
         self.interval = interval
+        self.every_events = every_events
+        self.retain_days = retain_days
+        self.compliance = compliance
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_seq = -1
+        self._last_at = time.monotonic()
+
+    def _head_seq(self) -> int | None:
+        with self.sessions() as session:
+            head = session.get(AuditHead, 1)
+            return head.seq if head is not None else None
 
     def anchor_now(self) -> None:
         with self.sessions() as session:
             head = session.get(AuditHead, 1)
             if head is None or head.seq == self._last_seq:
                 return
-            self._last_seq, _ = anchor(session, self.store)
+            anchored = anchor(session, self.store, retain_days=self.retain_days,
+                              compliance=self.compliance)
+        self._last_seq, self._last_at = anchored.seq, time.monotonic()
+
+    def due(self) -> bool:
+        seq = self._head_seq()
+        if seq is None or seq == self._last_seq:
+            return False
+        return (seq - max(self._last_seq, 0) >= self.every_events
+                or time.monotonic() - self._last_at >= self.interval)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="audit-anchor", daemon=True)
@@ -223,12 +287,16 @@ class Anchorer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
-        with contextlib.suppress(Exception):  # a last anchor on the way out, if reachable
+        try:  # a last anchor on the way out, if storage is reachable
             self.anchor_now()
+        except Exception:
+            log.exception("the audit anchor at shutdown failed")
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        poll = min(self.interval, 2.0)
+        while not self._stop.wait(poll):
             try:
-                self.anchor_now()
+                if self.due():
+                    self.anchor_now()
             except Exception:  # storage briefly down: try again next round
                 log.exception("audit anchor failed")

@@ -16,7 +16,14 @@ from archive.services.audit import Trail
 from archive.services.inbox import accept_to_inbox
 from archive.services.jobs import JobContext, Worker
 from tests import documents
-from tests.factories import create_customer, create_dossier, login, upload, wait_for_job
+from tests.factories import (
+    cli_environment,
+    create_customer,
+    create_dossier,
+    login,
+    upload,
+    wait_for_job,
+)
 
 ACCOUNT = "3300012345"
 
@@ -65,22 +72,7 @@ def test_the_cli_asks_the_enforcer(settings, tmp_path, monkeypatch) -> None:
     folder = tmp_path / "batch"
     folder.mkdir()
     (folder / "a.pdf").write_bytes(documents.text_pdf([f"用电申请书\n户号：{ACCOUNT}"]))
-    for name, value in (("ARCHIVE_DATA_DIR", str(settings.data_dir)),
-                        ("ARCHIVE_DATABASE_URL", settings.database_url),
-                        ("ARCHIVE_WORKER_PROCESSES", "0"),
-                        ("ARCHIVE_STORAGE__BACKEND", settings.storage.backend),
-                        ("ARCHIVE_SEARCH__BACKEND", settings.search.backend)):
-        monkeypatch.setenv(name, value)
-    for name, value in settings.storage.minio.model_dump(mode="json").items():
-        monkeypatch.setenv(f"ARCHIVE_STORAGE__MINIO__{name.upper()}",
-                           settings.storage.minio.secret_key.get_secret_value()
-                           if name == "secret_key" else str(value))
-    for name, value in settings.search.elasticsearch.model_dump(mode="json").items():
-        monkeypatch.setenv(f"ARCHIVE_SEARCH__ELASTICSEARCH__{name.upper()}", str(value))
-    monkeypatch.setenv("ARCHIVE_AUDIT__HMAC_KEY", settings.audit.hmac_key.get_secret_value())
-    from archive.settings import get_settings
-
-    get_settings.cache_clear()
+    cli_environment(monkeypatch, settings)
     with monkeypatch.context() as patched:
         patched.setattr(casbin.Enforcer, "enforce", lambda self, *args, **kwargs: False)
         refused = CliRunner().invoke(cli, ["import", str(folder), "--as", "archivist"])

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from archive.db.migrate import upgrade
+from archive.db.models import AuditEvent
 from archive.db.session import make_engine, make_sessionmaker
 from archive.services.access import Actor
 from archive.services.audit import Event, anchor, append, read_anchors, verify
 from policies import CasbinAuthorizer
+from storage import ObjectLocked
 from storage.filesystem import FilesystemStore
 from storage.settings import FilesystemSettings
 from tests.factories import postgres_database
@@ -119,7 +123,8 @@ def test_cut_tail_is_caught_by_the_head_and_by_anchors(sessions, tmp_path) -> No
     store = FilesystemStore(FilesystemSettings(root=tmp_path / "objects"))
     fill(sessions)
     with sessions() as session:
-        assert anchor(session, store) == (6, session.execute(
+        anchored = anchor(session, store)
+        assert (anchored.seq, anchored.hash) == (6, session.execute(
             sa.text("SELECT hash FROM audit_events WHERE seq = 6")).scalar_one())
     sql(sessions, "DELETE FROM audit_events WHERE seq >= 5")
     assert check(sessions).first_bad_seq == 5  # the head still says 6
@@ -134,12 +139,45 @@ def test_cut_tail_is_caught_by_the_head_and_by_anchors(sessions, tmp_path) -> No
     assert "anchored" in result.problem
 
 
-def test_anchor_is_an_object_with_seq_and_hash(sessions, tmp_path) -> None:
+def test_an_anchor_is_locked_and_named_by_what_it_anchors(sessions, tmp_path) -> None:
     store = FilesystemStore(FilesystemSettings(root=tmp_path / "objects"))
     fill(sessions, 2)
     with sessions() as session:
-        anchor(session, store)
-    assert list(store.keys("audit-anchors/")) == ["audit-anchors/000000000002.json"]
-    with store.get("audit-anchors/000000000002.json") as stream:
+        made = anchor(session, store)
+        assert anchor(session, store).seq == 2  # the same head again: one anchor
+    [key] = store.keys("audit-anchors/")
+    assert key == f"audit-anchors/000000000002-{made.hash}.json"
+    with store.get(key) as stream:
         assert b'"seq":2' in stream.read()
-    assert read_anchors(store)[0][0] == 2
+    locks = store.locks(key)
+    assert locks.compliance and locks.retain_until > datetime.now(UTC) + timedelta(days=3000)
+    with pytest.raises(ObjectLocked):
+        store.delete(key, governance_bypass=True)
+    [read] = read_anchors(store)
+    assert (read.seq, read.hash) == (2, made.hash) and read.at is not None
+
+
+def test_a_chain_rewritten_with_the_key_differs_from_its_anchors(sessions, tmp_path) -> None:
+    """GIVEN an anchored chain WHEN someone holding the database and the key rewrites an
+    event and re-signs every later one THEN the chain verifies by itself, but not against
+    the anchor, which no one could remove."""
+    from archive.services.audit import _mac, _payload
+
+    store = FilesystemStore(FilesystemSettings(root=tmp_path / "objects"))
+    fill(sessions, 4)
+    with sessions() as session:
+        anchor(session, store)
+    with sessions.begin() as session:
+        prev = session.execute(sa.text("SELECT hash FROM audit_events WHERE seq = 1")
+                               ).scalar_one()
+        for row in session.scalars(sa.select(AuditEvent).where(AuditEvent.seq >= 2)
+                                   .order_by(AuditEvent.seq)):
+            if row.seq == 2:
+                row.object_id = "rewritten"
+            row.prev_hash = prev
+            row.hash = prev = _mac(KEY, prev, _payload(row))
+        session.execute(sa.text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+    assert check(sessions).ok
+    result = check(sessions, anchors=read_anchors(store))
+    assert (result.ok, result.first_bad_seq) == (False, 4)
+    assert "anchor" in result.problem

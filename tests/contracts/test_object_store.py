@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
@@ -208,3 +209,19 @@ def test_keys_lists_a_prefix_in_order(store: ObjectStore) -> None:
     assert len(list(store.keys(""))) == 4
     with pytest.raises(InvalidKey):
         list(store.keys("../"))
+
+
+def test_compliance_retention_binds_the_application_too(store: ObjectStore) -> None:
+    """An audit anchor is kept in compliance mode: no bypass removes it before its date,
+    and a later retention call does not turn it back into governance mode."""
+    store.put("audit-anchors/a", io.BytesIO(b'{"seq": 1}'))
+    until = datetime.now(UTC) + timedelta(seconds=3)
+    store.set_retention("audit-anchors/a", until, compliance=True)
+    assert store.locks("audit-anchors/a").compliance
+    store.set_retention("audit-anchors/a", until + timedelta(seconds=1))
+    assert store.locks("audit-anchors/a").compliance
+    for bypass in (False, True):
+        with pytest.raises(ObjectLocked):
+            store.delete("audit-anchors/a", governance_bypass=bypass)
+    time.sleep(max(0.0, (until + timedelta(seconds=1.5) - datetime.now(UTC)).total_seconds()))
+    store.delete("audit-anchors/a")  # once the date has passed
