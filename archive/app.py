@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive.clock import Clock
 from archive.db.session import make_engine, make_sessionmaker
@@ -39,6 +40,7 @@ from archive.routes import (
 )
 from archive.services.audit import Anchorer, Event, Trail
 from archive.services.jobs import JobContext, start_workers
+from archive.services.masking import mask_free_text, shown_to
 from archive.services.throttle import Throttle
 from archive.settings import Settings, get_settings
 from policies import CasbinAuthorizer
@@ -77,6 +79,35 @@ class UploadLimit:
         await self.app(scope, receive, send)
 
 
+class SecurityHeaders:
+    """Headers on every response: no MIME sniffing, no framing by other sites, no
+    referrer; answers of the API (content, personal data) are never cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith(API)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["Content-Security-Policy"] = (
+                    "default-src 'none'; frame-ancestors 'none'" if api
+                    else "frame-ancestors 'none'")
+                if api:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def _audit_denial(request: Request, exc: ArchiveError) -> None:
     """A refused request leaves an event of its own, committed apart from the request's
     rolled-back work."""
@@ -100,7 +131,11 @@ def _register_errors(app: FastAPI) -> None:
     @app.exception_handler(ArchiveError)
     def archive_error(request: Request, exc: ArchiveError) -> JSONResponse:
         _audit_denial(request, exc)
-        return error_response(exc.status, exc.code, exc.detail, exc.headers(), **exc.extra())
+        # a detail may quote free text (a hold's reason): masked as any answer is
+        actor = getattr(request.state, "actor", None)
+        detail = (shown_to(actor, actor.unit_path).text(exc.detail) if actor is not None
+                  else mask_free_text(exc.detail))
+        return error_response(exc.status, exc.code, detail, exc.headers(), **exc.extra())
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -169,4 +204,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(borrowing.reminders_router, prefix=API)
     _register_errors(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -51,7 +51,9 @@ def serve(
 
     from archive.app import create_app
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    # X-Forwarded-For is read by the app from trusted proxies only (ARCHIVE_TRUSTED_PROXIES)
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info",
+                proxy_headers=False)
 
 
 @app.command()

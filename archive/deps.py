@@ -8,6 +8,7 @@ caller),
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -89,7 +90,28 @@ CurrentUser = Annotated[Actor, Depends(current_user)]
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address as the audit trail records it: the peer of the connection,
+    unless that peer is a trusted proxy (``ARCHIVE_TRUSTED_PROXIES``); then the nearest
+    address of ``X-Forwarded-For`` that is not one of them. A header anyone can send is
+    believed only from the proxies that set it."""
+    peer = request.client.host if request.client else ""
+    trusted = _state(request).settings.trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    forwarded = [part.strip() for header in request.headers.getlist("x-forwarded-for")
+                 for part in header.split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if not _within(address, trusted):
+            return address[:64]
+    return peer
+
+
+def _within(address: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(network, strict=False) for network in networks)
 
 
 def get_trail(request: Request, actor: CurrentUser) -> Trail:

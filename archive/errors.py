@@ -95,12 +95,12 @@ class Gone(ArchiveError):
 class DuplicateRecord(Conflict):
     code = "duplicate_record"
 
-    def __init__(self, detail: str, *, record_id: str) -> None:
+    def __init__(self, detail: str, *, record_id: str | None = None) -> None:
         super().__init__(detail)
-        self.record_id = record_id
+        self.record_id = record_id  # only when the caller may see it
 
     def extra(self) -> dict[str, object]:
-        return {"record_id": self.record_id}
+        return {"record_id": self.record_id} if self.record_id else {}
 
 
 class SeparationOfDuties(Conflict):

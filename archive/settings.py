@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Searches per user (a moving window for each part; see archive.services.throttle):
     # enough for a clerk at work, far too few to use search as an oracle. Empty: no limit.
     search_rate_limit: str = "30/10seconds;1200/hour"
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For the audit trail
+    # believes; from anyone else the header is ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # The web process runs the ingest workers itself (single-machine default); with False,
     # run `archive worker` beside it.
     embedded_worker: bool = True
@@ -110,6 +113,17 @@ class Settings(BaseSettings):
                 self.audit.hmac_key = SecretStr(path.read_text().strip())
             except OSError as exc:
                 raise ValueError(f"ARCHIVE_AUDIT__HMAC_KEY_FILE {path}: {exc}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _valid_proxies(self) -> Settings:
+        import ipaddress
+
+        for network in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"ARCHIVE_TRUSTED_PROXIES: {exc}") from exc
         return self
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import Counter, Customer, Dossier, utcnow
 from archive.errors import Conflict, InvalidInput, NotFound
-from archive.services.access import SECURITY_LEVELS, Actor, require_unit
+from archive.services.access import SECURITY_LEVELS, Actor, permits, require_unit
 from archive.services.accounts import get_unit
 from archive.services.catalogue import CATEGORIES, CUSTOMER_CLASSES
 from archive.settings import ArchiveNumberSettings
@@ -45,8 +45,12 @@ def create_customer(
         raise InvalidInput("phone is not a phone number")
     owner = get_unit(session, unit)
     require_unit(actor, owner.path, f"unit {unit}", Action.CUSTOMER_CREATE)
-    if session.scalar(select(Customer.id).where(Customer.account == account)) is not None:
-        raise Conflict(f"customer {account} exists")
+    existing = session.scalar(select(Customer).where(Customer.account == account))
+    if existing is not None:
+        if permits(actor, existing.unit.path, Target(), Action.CUSTOMER_READ):
+            raise Conflict(f"customer {account} exists")
+        # the account is the caller's own input; of the customer nothing more is told
+        raise Conflict(f"户号 {account} is already registered, in a unit outside your reach")
     customer = Customer(account=account, name=name.strip(), customer_class=customer_class,
                         voltage=voltage, address=address, phone=phone,
                         id_number=id_number.upper(), unit_id=owner.id)

@@ -112,7 +112,8 @@ def accept_to_inbox(
     """Store a file for auto-filing in the actor's unit; returns the item and its job."""
     if security_level not in SECURITY_LEVELS:
         raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
-    received = receive_original(sessions, stream=stream, filename=filename, store=store,
+    received = receive_original(sessions, actor=actor, stream=stream, filename=filename,
+                                store=store,
                                 ingest_settings=ingest_settings, max_bytes=max_bytes,
                                 spool_dir=spool_dir)
     try:
@@ -130,7 +131,7 @@ def accept_to_inbox(
                 "sha256": received.sha256, "size": received.size,
                 "filename": received.filename}))
     except Exception as exc:
-        forget_original(sessions, store, received, exc)
+        forget_original(sessions, store, received, exc, actor=actor)
         raise
     return item, job
 

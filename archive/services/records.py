@@ -34,7 +34,7 @@ from archive.errors import (
     PayloadTooLarge,
     UnsupportedMedia,
 )
-from archive.services.access import SECURITY_LEVELS, Actor, require_unit
+from archive.services.access import SECURITY_LEVELS, Actor, permits, require_unit
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
@@ -116,14 +116,29 @@ class Received:
     filename: str
 
 
-def _duplicate_of(session: Session, sha256: str) -> str | None:
-    return session.scalar(select(Record.id).where(Record.sha256 == sha256)) or session.scalar(
-        select(InboxItem.id).where(InboxItem.sha256 == sha256))
+def duplicate_of(session: Session, actor: Actor, sha256: str) -> DuplicateRecord | None:
+    """The refusal of a file already in the archive: naming the record (or inbox item)
+    when the actor may see it, and nothing of it when it lies outside their reach."""
+    record = session.scalar(select(Record).where(Record.sha256 == sha256))
+    if record is not None:
+        if permits(actor, record.dossier.unit.path, record_target(record), Action.RECORD_READ):
+            return DuplicateRecord(f"this file is already record {record.id}",
+                                   record_id=record.id)
+        return DuplicateRecord("this file is already in the archive, in a unit outside your "
+                               "reach")
+    item = session.scalar(select(InboxItem).where(InboxItem.sha256 == sha256))
+    if item is not None:
+        if permits(actor, item.unit.path, Target(), Action.RECORD_CREATE):
+            return DuplicateRecord(f"this file is already inbox item {item.id} (待归档)",
+                                   record_id=item.record_id or item.id)
+        return DuplicateRecord("this file is already in the archive, in a unit outside your "
+                               "reach")
+    return None
 
 
 def receive_original(
-    sessions: sessionmaker[Session], *, stream: BinaryIO, filename: str, store: ObjectStore,
-    ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path,
+    sessions: sessionmaker[Session], *, actor: Actor, stream: BinaryIO, filename: str,
+    store: ObjectStore, ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path,
 ) -> Received:
     """Spool, hash and check an upload, refuse a duplicate, and store the original.
 
@@ -137,9 +152,9 @@ def receive_original(
             raise InvalidInput("the file is empty")
         media_type, page_count = _check_document(path, ingest_settings)
         with sessions() as session:
-            existing = _duplicate_of(session, sha256)
-        if existing is not None:
-            raise DuplicateRecord(f"this file is already record {existing}", record_id=existing)
+            duplicate = duplicate_of(session, actor, sha256)
+        if duplicate is not None:
+            raise duplicate
         key = original_key(sha256)
         try:
             with open(path, "rb") as f:
@@ -150,14 +165,13 @@ def receive_original(
 
 
 def forget_original(sessions: sessionmaker[Session], store: ObjectStore, received: Received,
-                    exc: Exception) -> None:
+                    exc: Exception, *, actor: Actor) -> None:
     """After a failed catalogue commit: a duplicate if the same file won a race (its object
     is theirs now), else remove the object we stored."""
     with sessions() as session:
-        existing = _duplicate_of(session, received.sha256)
-    if existing is not None:
-        raise DuplicateRecord(f"this file is already record {existing}",
-                              record_id=existing) from exc
+        duplicate = duplicate_of(session, actor, received.sha256)
+    if duplicate is not None:
+        raise duplicate from exc
     _forget_object(store, received.key)
 
 
@@ -174,7 +188,8 @@ def accept_upload(
     with sessions() as session:
         dossier = get_dossier(session, actor=actor, dossier_id=upload.dossier_id,
                               action=Action.RECORD_CREATE)
-    received = receive_original(sessions, stream=upload.stream, filename=upload.filename,
+    received = receive_original(sessions, actor=actor, stream=upload.stream,
+                                filename=upload.filename,
                                 store=store, ingest_settings=ingest_settings,
                                 max_bytes=max_bytes, spool_dir=spool_dir)
     today = filing_date()
@@ -198,7 +213,7 @@ def accept_upload(
                 "dossier": dossier.archive_number, "sha256": received.sha256,
                 "size": received.size}))
     except Exception as exc:
-        forget_original(sessions, store, received, exc)
+        forget_original(sessions, store, received, exc, actor=actor)
         raise
     protect_original(store, record)
     return record, job
