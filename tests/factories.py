@@ -110,6 +110,16 @@ def bootstrap(settings: Settings) -> None:
     engine.dispose()
 
 
+def add_account(settings: Settings, username: str, *, role: str, unit: str,
+                clearance: str = "内部", personal_info: bool = False) -> None:
+    """One more account with the test password, committed (the app sees it at once)."""
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine).begin() as session:
+        add_user(session, username=username, password=PASSWORD, role=role, unit_code=unit,
+                 clearance=clearance, personal_info=personal_info)
+    engine.dispose()
+
+
 def login(client: TestClient, username: str) -> dict[str, str]:
     response = client.post("/api/v1/auth/token",
                            data={"username": username, "password": PASSWORD})

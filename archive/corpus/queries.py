@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from archive.corpus.documents import SampleDocument
+from search.personal import find_personal
 
 _ADDRESS_TAIL = re.compile(r"[区县市]([^区县市]+?[路街道巷]\d+号)")
 _DOC_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2,5}-?\d{4,}(?:-\d+)*(?![A-Za-z0-9])")
@@ -85,6 +86,9 @@ def _distinctive_values(documents: list[SampleDocument]) -> dict[int, list[str]]
         (i,) = holders
         doc = documents[i]
         catalogue = (doc.title, doc.customer.name, doc.customer.address, doc.customer.account)
+        # personal values are indexed masked: no query a clerk can make finds them
+        if find_personal(value):
+            continue
         if not any(value in field or field in value for field in catalogue):
             found[i].append(value)
     return found

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
     shown = shown_to(actor, customer.unit.path)
     return CustomerPublic(
-        account=customer.account, name=customer.name, customer_class=customer.customer_class,
+        account=customer.account, name=shown.text(customer.name),
+        customer_class=customer.customer_class,
         voltage=customer.voltage, address=shown.text(customer.address),
         phone=shown.field("phone", customer.phone),
         id_number=shown.field("id", customer.id_number),

@@ -21,7 +21,7 @@ def dossier_public(dossier: Dossier, actor: Actor, *, with_records: bool) -> Dos
     shown = shown_to(actor, dossier.unit.path)
     return DossierPublic(
         id=dossier.id, archive_number=dossier.archive_number,
-        customer_account=dossier.customer.account, customer_name=dossier.customer.name,
+        customer_account=dossier.customer.account, customer_name=shown.text(dossier.customer.name),
         category=dossier.category, retention_code=dossier.retention_code,
         unit=dossier.unit.code, security_level=dossier.security_level,
         location=shown.text(dossier.location), created_at=dossier.created_at,

@@ -92,7 +92,8 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams,
         readable = granted and (shown.personal or not hit.personal_shown)
         hits.append({
             "record_id": hit.record_id, "dossier_id": hit.dossier_id,
-            "customer_account": hit.customer_account, "customer_name": hit.customer_name,
+            "customer_account": hit.customer_account,
+            "customer_name": shown.text(hit.customer_name),
             "doc_type": hit.doc_type, "category": hit.category, "title": shown.text(hit.title),
             "doc_date": hit.doc_date, "unit": hit.unit, "security_level": hit.security_level,
             "score": hit.score,

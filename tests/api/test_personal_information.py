@@ -13,12 +13,17 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from archive.db.session import make_engine, make_sessionmaker
-from archive.services.accounts import add_user
 from search.analysis import strip_cjk_spaces
 from search.personal import digits_of, mask_value
 from tests import documents
-from tests.factories import PASSWORD, create_customer, create_dossier, login, upload, wait_for_job
+from tests.factories import (
+    add_account,
+    create_customer,
+    create_dossier,
+    login,
+    upload,
+    wait_for_job,
+)
 
 ACCOUNT = "3300012345"
 PHONE, ID_NUMBER = "13957106341", "330106199001013456"
@@ -49,12 +54,8 @@ def _page(seed: int) -> str:
 
 @pytest.fixture
 def world(client, settings) -> dict:
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine).begin() as session:
-        # an archivist of the station without the personal-information clearance
-        add_user(session, username="archivist_np", password=PASSWORD, role="archivist",
-                 unit_code="xh", clearance="受限")
-    engine.dispose()
+    # an archivist of the station without the personal-information clearance
+    add_account(settings, "archivist_np", role="archivist", unit="xh", clearance="受限")
     archivist = login(client, "archivist")
     create_customer(client, archivist, ACCOUNT, phone=PHONE, id_number=ID_NUMBER)
     dossier = create_dossier(client, archivist, ACCOUNT)["id"]
