@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 
 import archive.services.audit
 from archive.app import create_app
-from policies.enforcer import Authorizer, Decision
+from policies import SECURITY_LEVELS, CasbinAuthorizer, Decision, Reach
 from tests import documents
 from tests.factories import (
     bootstrap,
@@ -43,14 +43,16 @@ from tests.factories import (
 
 @contextmanager
 def switched_off(*, authorisation: bool, audit: bool):
-    replaced = {name: getattr(Authorizer, name)
-                for name in ("decide", "domains", "borrowed", "refresh")}
+    replaced = {name: getattr(CasbinAuthorizer, name)
+                for name in ("decide", "domains", "reach", "refresh")}
     record = archive.services.audit.Trail.record
     if authorisation:
-        Authorizer.decide = lambda self, *args: Decision.ALLOW  # type: ignore[method-assign]
-        Authorizer.domains = lambda self, *args: ("/",)  # type: ignore[method-assign]
-        Authorizer.borrowed = lambda self, *args: False  # type: ignore[method-assign]
-        Authorizer.refresh = lambda self: None  # type: ignore[method-assign]
+        CasbinAuthorizer.decide = (  # type: ignore[method-assign]
+            lambda self, *args: Decision.ALLOW)
+        CasbinAuthorizer.domains = lambda self, *args: ("/",)  # type: ignore[method-assign]
+        CasbinAuthorizer.reach = (  # type: ignore[method-assign]
+            lambda self, *args: Reach(("/",), SECURITY_LEVELS))
+        CasbinAuthorizer.refresh = lambda self: None  # type: ignore[method-assign]
     if audit:
         archive.services.audit.Trail.record = (  # type: ignore[method-assign]
             lambda self, *a, **k: None)
@@ -58,7 +60,7 @@ def switched_off(*, authorisation: bool, audit: bool):
         yield
     finally:
         for name, method in replaced.items():
-            setattr(Authorizer, name, method)
+            setattr(CasbinAuthorizer, name, method)
         archive.services.audit.Trail.record = record  # type: ignore[method-assign]
 
 

@@ -24,6 +24,19 @@ def _isolate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its cheapest: every test adds and logs in users, and the production
+    parameters (about 0.1 s a hash) would spend minutes of the suite on them."""
+    from argon2 import PasswordHasher
+
+    from archive.services import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+
+
 @pytest.fixture(params=["filesystem", pytest.param("minio", marks=pytest.mark.integration)])
 def store(request: pytest.FixtureRequest, tmp_path):
     if request.param == "filesystem":

@@ -6,6 +6,9 @@ Backend sets: ``embedded`` (SQLite, filesystem, SQLite FTS5) and ``services``
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,14 +38,52 @@ USERS = {
 UNITS = [("hz", "杭州供电公司", "root"), ("xh", "西湖供电所", "hz"), ("gs", "拱墅供电所", "hz")]
 
 
+# Migrated once per test session, then copied for each test (PostgreSQL's CREATE DATABASE
+# … TEMPLATE, a file copy for SQLite): each test gets its own database, none migrates.
+_templates: dict[str, str] = {}
+
+
+def _postgres_template(base: sa.URL) -> str:
+    if "postgresql" not in _templates:
+        name = f"archive_tmpl_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
+        upgrade(engine)
+        engine.dispose()
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+        atexit.register(drop)
+        _templates["postgresql"] = name
+    return _templates["postgresql"]
+
+
+def _sqlite_template() -> Path:
+    if "sqlite" not in _templates:
+        folder = Path(tempfile.mkdtemp(prefix="archive-test-template-"))
+        engine = make_engine(f"sqlite:///{folder / 'archive.db'}")
+        upgrade(engine)
+        engine.dispose()  # closed: the WAL is folded into the file
+        atexit.register(shutil.rmtree, folder, True)
+        _templates["sqlite"] = str(folder / "archive.db")
+    return Path(_templates["sqlite"])
+
+
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+def postgres_database(*, migrated: bool = False) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (empty, or ``migrated`` already), dropped
+    afterwards."""
     base = make_url(services.pg_url())
     name = f"archive_t_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    template = f' TEMPLATE "{_postgres_template(base)}"' if migrated else ""
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{template}'))
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -62,12 +103,17 @@ def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Set
     values["audit"] = {"anchor_lock": "governance"}
     if backend_set == "embedded":
         values.update(overrides)
-        yield Settings(**values)
+        built = Settings(**values)
+        database = built.data_dir / "archive.db"
+        if built.database_url == f"sqlite:///{database}":
+            database.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_sqlite_template(), database)
+        yield built
         return
     minio = services.minio_config()
     es = services.es_url()
     suffix = uuid.uuid4().hex[:10]
-    with postgres_database() as url:
+    with postgres_database(migrated=True) as url:
         values.update(
             database_url=url,
             storage={"backend": "minio", "minio": {**minio, "bucket": f"t-{suffix}",
