@@ -2,7 +2,8 @@
 
 Public surface: :class:`SearchBackend`, :class:`SearchDocument`, :class:`SearchPage`,
 :class:`SearchQuery`, :class:`TextScope`, :class:`SearchHit`, :class:`SearchResult`,
-:func:`catalogue_text`, :func:`document_personal_values`, :func:`unit_under`,
+:func:`catalogue_text`, :func:`masked_field`, :func:`document_personal_values`,
+:func:`unit_under`,
 ``FACET_FIELDS``.
 """
 
@@ -211,19 +212,23 @@ class SearchBackend(Protocol):
     def close(self) -> None: ...
 
 
+def masked_field(text: str) -> str:
+    """A catalogue field as it is indexed: any personal value typed into it masked."""
+    return mask(text, find_personal(text))
+
+
 def catalogue_text(doc: SearchDocument) -> str:
-    """The catalogue fields searched alongside the page text (a personal value typed into
-    the title is masked there too)."""
-    title = mask(doc.title, find_personal(doc.title))
+    """The catalogue fields searched alongside the page text, masked as they are indexed."""
     return " ".join(
-        part for part in (title, doc.customer_name, doc.address, doc.customer_account,
-                          doc.doc_type) if part
+        masked_field(part) for part in (doc.title, doc.customer_name, doc.address,
+                                        doc.customer_account, doc.doc_type) if part
     )
 
 
 def document_personal_values(doc: SearchDocument) -> tuple[str, ...]:
     """Every personal value of the record, as :func:`search.personal.digits_of` writes it."""
-    values = set(personal_values(doc.title, find_personal(doc.title)))
+    values = {value for field in (doc.title, doc.customer_name, doc.address)
+              for value in personal_values(field, find_personal(field))}
     for page in doc.pages:
         values.update(personal_values(page.text, page.spans))
     return tuple(sorted(values))

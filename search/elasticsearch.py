@@ -33,6 +33,7 @@ from search.base import (
     decode_cursor,
     document_personal_values,
     encode_cursor,
+    masked_field,
     unit_under,
 )
 from search.errors import InvalidQuery, SearchError, SearchUnavailable
@@ -92,8 +93,8 @@ def _source(doc: SearchDocument) -> dict[str, Any]:
         "unit": doc.unit, "unit_path": doc.unit_path, "security_level": doc.security_level,
         "address": doc.address, "customer_class": doc.customer_class, "digest": doc.digest,
         "personal": list(document_personal_values(doc)),
-        "name_chars": " ".join(chars(doc.customer_name)),
-        "address_chars": " ".join(chars(doc.address)),
+        "name_chars": " ".join(chars(masked_field(doc.customer_name))),
+        "address_chars": " ".join(chars(masked_field(doc.address))),
         "catalogue_words": " ".join(words(catalogue)),
         "catalogue_chars": " ".join(chars(catalogue)),
         "pages": [

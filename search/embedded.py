@@ -49,6 +49,7 @@ from search.base import (
     decode_cursor,
     document_personal_values,
     encode_cursor,
+    masked_field,
     unit_under,
 )
 from search.errors import InvalidQuery, SearchUnavailable
@@ -196,7 +197,8 @@ class EmbeddedSearch:
         row = {name: getattr(doc, name, None) for name in _COLUMNS}
         row["doc_date"] = doc.doc_date.isoformat() if doc.doc_date else None
         row["digest"] = doc.digest
-        row["name_chars"], row["address_chars"] = _spaced(doc.customer_name), _spaced(doc.address)
+        row["name_chars"] = _spaced(masked_field(doc.customer_name))
+        row["address_chars"] = _spaced(masked_field(doc.address))
         number = db.execute(
             f"INSERT INTO records ({', '.join(_COLUMNS)}) VALUES "
             f"({', '.join('?' * len(_COLUMNS))}) RETURNING doc",

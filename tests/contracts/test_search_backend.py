@@ -338,3 +338,14 @@ def test_highlights_are_html_safe(search_backend: SearchBackend) -> None:
     [hit] = search_backend.search(SearchQuery(q="onerror")).hits
     text = hit.highlights[0].text
     assert "<img" not in text and "&lt;img" in text and "<em>onerror</em>" in text
+
+
+def test_personal_values_typed_into_catalogue_fields_are_masked(
+        search_backend: SearchBackend) -> None:
+    search_backend.index([make_doc("c1", title="回访记录 13957106341",
+                                   address="文三路88号 联系 18559202768")])
+    search_backend.refresh()
+    for query in ({"q": "13957106341"}, {"q": "18559202768"}, {"address": "18559202768"}):
+        assert ids(search_backend, **query) == [], query
+    assert ids(search_backend, q="13957106341", personal_units=("/root/",)) == ["c1"]
+    assert ids(search_backend, q="回访记录") == ["c1"]
