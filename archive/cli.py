@@ -283,8 +283,8 @@ def _verify(sessions) -> None:  # type: ignore[no-untyped-def]
         if chain.ok:
             made = anchor(session, store, retain_days=settings.audit.anchor_retention_days,
                           compliance=settings.audit.anchor_lock == "compliance")
-            console.print(f"审计链 audit chain intact: {chain.events} events, anchored at "
-                          f"{made.seq}")
+            console.print(f"审计链 audit chain intact: {chain.events} events; anchored now at "
+                          f"event {made.seq}")
         else:
             console.print(f"[red]审计链 audit chain broken at event {chain.first_bad_seq}[/red]: "
                           f"{chain.problem}")
@@ -298,7 +298,8 @@ def _report_newest_anchor(anchors, events: int) -> None:  # type: ignore[no-unty
     from datetime import UTC, datetime
 
     if not anchors:
-        console.print("最新锚点 newest anchor: none yet; every event is unanchored")
+        console.print("最新锚点 newest anchor before this check: none; every event was "
+                      "unanchored")
         return
     newest = max(anchors, key=lambda a: a.seq)
     age = ""
@@ -306,7 +307,8 @@ def _report_newest_anchor(anchors, events: int) -> None:  # type: ignore[no-unty
         seconds = (datetime.now(UTC) - newest.at.astimezone(UTC)).total_seconds()
         age = f", written {max(0, round(seconds))} s ago"
     after = max(0, events - newest.seq)
-    console.print(f"最新锚点 newest anchor: event {newest.seq}{age}; {after} events after it")
+    console.print(f"最新锚点 newest anchor before this check: event {newest.seq}{age}; "
+                  f"{after} events after it")
 
 
 @transfer_app.command("check")

@@ -101,7 +101,8 @@ def _open_for_content(
             holds_personal(session, record)):
         raise PermissionDenied(
             f"原件含个人信息: record {record_id} holds personal information that "
-            f"{actor.username} may not see; its access copy (access-copy) shows it masked")
+            f"{actor.username} may not see; read its access copy (access-copy), whose "
+            "text is masked")
     trail.record(session, Event(audited_as, "record", record_id))
     session.commit()
     return record

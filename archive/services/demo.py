@@ -38,6 +38,8 @@ DEMO_USERS = {
     "lisi": ("staff", "gs", "内部", "业务人员 拱墅供电所"),
     "shenji": ("auditor", "hz", "内部", "审计员"),
 }
+# the one demo user who holds the personal-information clearance (个人信息)
+PERSONAL_INFO_USER = "dangan"
 SEED = 2026
 FORMATS = ("pdf-scan", "tiff", "jpeg", "pdf-text")
 
@@ -59,7 +61,7 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
             if session.scalar(select(User).where(User.username == username)) is None:
                 add_user(session, username=username, password=password, role=role,
                          unit_code=unit, clearance=clearance,
-                         personal_info=username == "dangan")
+                         personal_info=username == PERSONAL_INFO_USER)
     # The grants are committed now: the authorizer reads them on its own connection.
     authorizer.refresh()
     with sessions.begin() as session:
@@ -115,10 +117,11 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
     console.print(f"演示数据 demo: {filed} records filed ({duplicates} already there), "
                   f"{done} read and indexed, {failed} failed")
     table = Table(title="演示用户 demo users")
-    for column in ("username", "role", "unit", "clearance"):
+    for column in ("username", "role", "unit", "clearance", "个人信息 personal info"):
         table.add_column(column)
     for username, (_role, unit, clearance, label) in DEMO_USERS.items():
-        table.add_row(username, label, unit, clearance)
+        table.add_row(username, label, unit, clearance,
+                      "unmasked" if username == PERSONAL_INFO_USER else "masked")
     console.print(table)
     if generated:
         console.print(f"password of every demo user: [bold]{password}[/bold]")
