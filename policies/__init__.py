@@ -15,8 +15,9 @@ from policies.base import (
     Subject,
     Target,
     borrow_key,
+    grant_subject,
 )
 from policies.enforcer import CasbinAuthorizer
 
 __all__ = ["ROLE_LABELS", "SECURITY_LEVELS", "Action", "Authorizer", "CasbinAuthorizer",
-           "Decision", "Reach", "Role", "Subject", "Target", "borrow_key"]
+           "Decision", "Reach", "Role", "Subject", "Target", "borrow_key", "grant_subject"]

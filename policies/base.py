@@ -1,7 +1,8 @@
 """The Authorizer protocol: the one place that decides, and the values it speaks in.
 
 Public surface: :class:`Authorizer`, :class:`Subject`, :class:`Target`, :class:`Decision`,
-:class:`Reach`, :func:`borrow_key`, :func:`lent_objects`, ``SECURITY_LEVELS``.
+:class:`Reach`, :func:`borrow_key`, :func:`lent_objects`, :func:`grant_subject`,
+``SECURITY_LEVELS``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from typing import Protocol, runtime_checkable
 SECURITY_LEVELS = ("公开", "内部", "受限")
 
 
+def grant_subject(username: str) -> str:
+    """The name a user's role grants (``g`` rows) carry in the policy. Casbin takes a name
+    equal to a role's for that role itself, in every unit: a user called ``auditor`` would
+    hold the auditor's rights everywhere. Users are therefore named apart from roles."""
+    return f"user:{username}"
+
+
 @dataclass(frozen=True)
 class Subject:
     """Who asks (``r.sub`` in the model): the account, its clearance for record levels,
@@ -22,6 +30,11 @@ class Subject:
     name: str
     clearance: str = SECURITY_LEVELS[0]
     personal_info: bool = False
+
+    @property
+    def key(self) -> str:
+        """The subject as its role grants name it (``r.sub.key``)."""
+        return grant_subject(self.name)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ class CasbinAuthorizer:
             return Decision.HIDE
 
     def _domains(self, subject: Subject, action: str) -> tuple[str, ...]:
-        grants = self._enforcer.get_filtered_grouping_policy(0, subject.name)
+        grants = self._enforcer.get_filtered_grouping_policy(0, subject.key)
         return tuple(sorted({unit for _, _role, unit in grants
                              if self._enforce(subject, unit, Target(), action)}))
 

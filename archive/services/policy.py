@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import PolicyRule, PolicyVersion
 from archive.errors import Conflict, InvalidInput, NotFound, SeparationOfDuties
-from policies import Role
+from policies import Role, grant_subject
 from policies.separation import covered_actions, violations
 
 _ACTION = re.compile(r"^[a-z]+(:[a-z*]+)?$")
@@ -98,11 +98,12 @@ def require_other_holder(session: Session, *, username: str, losing: set[str]) -
     from archive.db.models import User
 
     for role in sorted(losing & set(GUARDED)):
-        others = session.scalar(
-            select(func.count()).select_from(PolicyRule)
-            .join(User, User.username == PolicyRule.v0)
-            .where(PolicyRule.ptype == "g", PolicyRule.v1 == role, PolicyRule.v0 != username,
-                   User.active.is_(True)))
+        holders = {(v0 or "").removeprefix(grant_subject("")) for v0 in session.scalars(
+            select(PolicyRule.v0).where(PolicyRule.ptype == "g", PolicyRule.v1 == role))}
+        holders.discard(username)
+        others = holders and session.scalar(
+            select(func.count()).select_from(User)
+            .where(User.username.in_(holders), User.active.is_(True)))
         if not others:
             raise SeparationOfDuties("last_holder", (
                 f"{username} is the last active {role}; give the role to another account "
@@ -121,14 +122,15 @@ def set_grants(session: Session, *, username: str, grants: list[tuple[str, str]]
                                  f"{', '.join(sorted(roles - COMBINABLE))} is held alone")
     require_other_holder(session, username=username, losing=roles_of(session, username) - roles)
     session.execute(delete(PolicyRule).where(PolicyRule.ptype == "g",
-                                             PolicyRule.v0 == username))
+                                             PolicyRule.v0 == grant_subject(username)))
     for role, unit_path in dict.fromkeys(grants):
-        session.add(PolicyRule(ptype="g", v0=username, v1=role, v2=unit_path))
+        session.add(PolicyRule(ptype="g", v0=grant_subject(username), v1=role, v2=unit_path))
     bump_version(session)
 
 
 def grants_of(session: Session, username: str) -> list[tuple[str, str]]:
     """The user's (role, unit path) grants, in the order given."""
     return [(r.v1 or "", r.v2 or "") for r in session.scalars(
-        select(PolicyRule).where(PolicyRule.ptype == "g", PolicyRule.v0 == username)
+        select(PolicyRule).where(PolicyRule.ptype == "g",
+                                 PolicyRule.v0 == grant_subject(username))
         .order_by(PolicyRule.id))]

@@ -176,3 +176,30 @@ def test_a_typed_name_is_no_actor_of_the_trail(client) -> None:
     assert token(client, "system", "whatever-pass-1").status_code == 401
     events = audited(client, action="login", decision="deny")
     assert [(e["actor"], e["object_id"]) for e in events] == [("-", "system")]
+
+
+@pytest.mark.parametrize("name", ["auditor", "archivist", "security_admin", "staff",
+                                  "system_admin"])
+def test_an_account_named_like_a_role_holds_only_its_grants(client, name) -> None:
+    """Casbin takes a subject named like a role for that role in every unit; grants name
+    users apart, so an account called ``auditor`` with a clerk's grant is a clerk."""
+    sysadmin, secadmin = login(client, "sysadmin"), login(client, "secadmin")
+    for username in ("stand-in", name):  # the stand-in keeps the fixture's duty covered
+        made = client.post("/api/v1/accounts", headers=sysadmin,
+                           json={"username": username, "password": "role-name-pass-1"})
+        assert made.status_code in (201, 409), made.text  # 409: a fixture account already
+    assert client.put("/api/v1/accounts/stand-in/grants", headers=secadmin, json={
+        "role": name if name in ("auditor", "security_admin", "system_admin") else "staff",
+        "unit": "root", "clearance": "内部"}).status_code == 200
+    password = "role-name-pass-1" if name not in ("auditor", "archivist") else PASSWORD
+    assert client.put(f"/api/v1/accounts/{name}/grants", headers=secadmin, json={
+        "role": "staff", "unit": "gs", "clearance": "内部"}).status_code == 200
+    headers = {"Authorization": "Bearer " + token(client, name, password)
+               .json()["access_token"]}
+    assert client.get("/api/v1/search", headers=headers).status_code == 200  # a clerk …
+    for path in ("/api/v1/audit/events", "/api/v1/policies", "/api/v1/inbox"):
+        assert client.get(path, headers=headers).status_code == 403, path  # … only
+    assert client.post("/api/v1/accounts", headers=headers, json={
+        "username": "x9", "password": "role-name-pass-1"}).status_code == 403
+    found = client.get("/api/v1/customers/3300012345", headers=headers)
+    assert found.status_code == 404  # nothing of 西湖 (xh) for a clerk of 拱墅

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from policies import CasbinAuthorizer, Decision, Reach, Subject, Target, borrow_key
+from policies import CasbinAuthorizer, Decision, Reach, Subject, Target, borrow_key, grant_subject
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 XH = "/root/hz/xh/"
@@ -18,7 +18,7 @@ def authorizer_with(*grants: tuple[str, str, str], now: list[datetime] | None = 
     clock = now or [NOW]
     authorizer = CasbinAuthorizer(clock=lambda: clock[0])  # the shipped policy, from the CSV
     for user, role, unit in grants:
-        authorizer._enforcer.add_grouping_policy(user, role, unit)
+        authorizer._enforcer.add_grouping_policy(grant_subject(user), role, unit)
     return authorizer
 
 
