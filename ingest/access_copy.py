@@ -87,8 +87,8 @@ def write_access_copy(
     line of text and returns it with the personal values masked, keeping its length. Every
     line of invisible text goes through it; a page with a text layer is not copied but
     drawn as an image, its text layer rebuilt from its lines through ``mask``, and the
-    characters ``mask`` changed are painted over in the image. (The page images of scans
-    are kept as scanned.)
+    characters ``mask`` changed are painted over in the image; on a scan, where those
+    characters lie is worked out from their OCR line's box and painted over too.
     """
     partial = target.with_name(f"{target.name}.partial")
     try:
@@ -131,13 +131,43 @@ def _build(original: Path, file: BinaryIO, pages: Sequence[PageText],
         if font is None:
             font = _add_glyphless_font(writer)
         layout = page.layout or PageLayout(source.image.size, source.dpi, 0, 0.0, ())
+        covered: list[tuple[float, float, float, float]] = []
         if mask is not None:
+            covered = [box for line in layout.lines for box in _masked_boxes(line, mask)]
             layout = replace(layout, lines=tuple(replace(line, text=mask(line.text))
                                                  for line in layout.lines))
-        image = _spool_image(source.image, layout, spool, jpeg_quality)
+        image = _spool_image(source.image, layout, spool, jpeg_quality, covered)
         _add_scanned_page(writer, layout, font=font, image=image)
         source.image.close()
     return writer
+
+
+def _masked_boxes(line: OcrLine, mask: Callable[[str], str]
+                  ) -> list[tuple[float, float, float, float]]:
+    """Where on the scan the characters ``mask`` hides in an OCR line lie: the line's box
+    shared out by the characters' widths (an ideograph an em, others half), each run of
+    hidden characters widened by half an em on either side, since OCR gives no box per
+    character."""
+    masked = mask(line.text)
+    if masked == line.text or len(masked) != len(line.text):
+        return [] if masked == line.text else [line.box]  # unplaceable: the whole line
+    left, top, right, bottom = line.box
+    widths = [1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in line.text]
+    scale = (right - left) / (sum(widths) or 1)
+    starts = list(itertools.accumulate(widths, initial=0.0))
+    margin = (bottom - top) / 2
+    boxes, index = [], 0
+    while index < len(masked):
+        if masked[index] == line.text[index]:
+            index += 1
+            continue
+        end = index
+        while end < len(masked) and masked[end] != line.text[end]:
+            end += 1
+        boxes.append((max(left, left + starts[index] * scale - margin), top - 2,
+                      min(right, left + starts[end] * scale + margin), bottom + 2))
+        index = end
+    return boxes
 
 
 def _drawn_text_page(original: Path, number: int, settings: IngestSettings,
@@ -263,12 +293,17 @@ class _SpooledImage(DictionaryObject):
 
 
 def _spool_image(scan: Image.Image, layout: PageLayout, spool: BinaryIO,
-                 quality: int) -> _SpooledImage:
+                 quality: int, covered: Sequence[tuple[float, float, float, float]] = ()
+                 ) -> _SpooledImage:
     """The page image as the OCR saw it, but in colour: seals must stay red for the reader.
 
     Always in colour: stored grey, a grey page would save only 5–10 %, as JPEG spends
     almost nothing on flat chroma."""
     image = straighten(scan, layout.orientation, layout.skew, fill=(255, 255, 255))
+    if covered:  # the boxes are in the straightened image's pixels, as OCR read it
+        draw = ImageDraw.Draw(image)
+        for box in covered:
+            draw.rectangle(box, fill=(0, 0, 0))
     offset = spool.seek(0, io.SEEK_END)
     image.save(spool, "JPEG", quality=quality, optimize=True)
     entries = {

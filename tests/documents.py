@@ -79,3 +79,17 @@ def blank_pdf(pages: int, *, width: float = 595, height: float = 842) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def pdf_with_hidden_text(visible: str, *, title: str, note: str) -> bytes:
+    """A born-digital PDF whose visible text is clean while its metadata and a text
+    annotation (a sticky note) say more."""
+    from pypdf import PdfReader
+    from pypdf.annotations import Text
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([visible]))))
+    writer.add_metadata({"/Title": title, "/Author": title})
+    writer.add_annotation(page_number=0, annotation=Text(rect=(50, 550, 200, 650), text=note))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

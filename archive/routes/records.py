@@ -15,7 +15,7 @@ from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, Tra
 from archive.errors import Conflict, Gone, PermissionDenied
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
-from archive.services.access_copies import ensure_masked_copy, holds_personal
+from archive.services.access_copies import ensure_masked_copy, needs_masked_copy
 from archive.services.audit import Event, Trail
 from archive.services.filing import parse_doc_date
 from archive.services.masking import known_values, page_spans, shown_to
@@ -90,19 +90,20 @@ def _open_for_content(
     *, original: bool = False,
 ) -> Record:
     """The record, once the actor may read its content (unit and clearance, or a borrow
-    grant) and the read is audited. The ``original`` bytes cannot be masked: a record that
-    holds personal information gives them only to those who may see it."""
+    grant) and the read is audited. The ``original`` bytes cannot be masked (nor be known
+    to hold nothing personal: a PDF carries metadata, annotations, hidden text; a scan's
+    image is unread by the detector): they go only to those who may see personal
+    information."""
     record = get_record(session, actor=actor, record_id=record_id,
                         action=Action.RECORD_CONTENT)
     if record.destroyed_at is not None:
         raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}; "
                    "its entry in the destruction register (销毁清册) remains")
-    if original and not shown_to(actor, record.dossier.unit.path).personal and (
-            holds_personal(session, record)):
+    if original and not shown_to(actor, record.dossier.unit.path).personal:
         raise PermissionDenied(
-            f"原件含个人信息: record {record_id} holds personal information that "
-            f"{actor.username} may not see; read its access copy (access-copy), whose "
-            "text is masked")
+            f"原件不脱敏: the original of record {record_id} goes only to those who may see "
+            f"personal information, which {actor.username} may not; read its access copy "
+            "(access-copy), where it is masked")
     trail.record(session, Event(audited_as, "record", record_id))
     session.commit()
     return record
@@ -133,7 +134,7 @@ def content(
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
     """The original bytes, exactly as filed; refused (403) to callers who may not see
-    personal information when the record holds any (the access copy shows it masked)."""
+    personal information (the access copy shows it masked)."""
     record = _open_for_content(session, actor, trail, record_id, "record:content",
                                original=True)
     return stream_object(store, record.original_key, record.media_type, record.size,
@@ -147,15 +148,15 @@ def access_copy(
     settings: SettingsDep, actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
     """The searchable PDF (page images with an invisible text layer) made at ingest; a
-    born-digital PDF is its own access copy. A caller who may not see the record's
-    personal information gets a copy whose text is masked (text-layer pages drawn as
-    images, the personal characters painted over)."""
+    born-digital PDF is its own access copy. A caller who may not see personal
+    information gets a copy of their own, whose text is masked and whose pages show the
+    personal characters painted over (text-layer pages drawn as images)."""
     record = _open_for_content(session, actor, trail, record_id, "record:access-copy")
     stem = Path(record.original_filename or record.id).stem
     if record.status != "indexed":
         raise Conflict(f"record {record_id} has no access copy yet (status {record.status})")
-    if not shown_to(actor, record.dossier.unit.path).personal and holds_personal(session,
-                                                                                 record):
+    if not shown_to(actor, record.dossier.unit.path).personal and needs_masked_copy(session,
+                                                                                    record):
         key = ensure_masked_copy(session, store, record, settings=settings.ingest,
                                  spool_dir=settings.data_dir / "spool")
         info = stat_object(store, key)

@@ -1,16 +1,18 @@
 """Access copies (利用件) as each reader may see them.
 
 The access copy made at ingest is a searchable PDF of the original (a born-digital PDF is
-its own). A reader who may not see the record's personal information gets another copy
-instead, whenever the record holds any: its invisible text layer masked line by line, its
-text-layer pages drawn as images with the personal characters painted over
+its own). A reader who may not see personal information gets another copy instead
+whenever the record holds any, or any page comes from the original PDF as it is (a PDF
+carries more than its visible text: metadata, annotations, hidden text): its invisible
+text layer masked line by line, its text-layer pages drawn as images, the personal
+characters painted over on those and on the scans
 (:func:`ingest.access_copy.write_access_copy` with ``mask``). That copy is made by the
 ingest job once the record is filed, or on the first request that needs it, and kept under
 a key derived from the original, the customer's known values and the detector's version,
 so a change to any of them makes a new one.
 
-Public surface: :func:`masked_copy_key`, :func:`holds_personal`, :func:`ensure_masked_copy`,
-:func:`masked_copy_keys`.
+Public surface: :func:`masked_copy_key`, :func:`holds_personal`, :func:`needs_masked_copy`,
+:func:`ensure_masked_copy`, :func:`masked_copy_keys`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,16 @@ def masked_copy_keys(store: ObjectStore, record: Record) -> list[str]:
 def holds_personal(session: Session, record: Record) -> bool:
     known = known_values(record.dossier.customer)
     return any(page_spans(page, known) for page in record_pages(session, record))
+
+
+def needs_masked_copy(session: Session, record: Record) -> bool:
+    """Whether readers without the clearance need a copy of their own: the record holds
+    personal information, or a page of it comes from the original PDF as it is (a text
+    layer page, with whatever its metadata, annotations and hidden text hold)."""
+    if record.access_key is None:
+        return True
+    return holds_personal(session, record) or any(
+        page.source == "text-layer" for page in record_pages(session, record))
 
 
 def ensure_masked_copy(session: Session, store: ObjectStore, record: Record, *,

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.db.models import Dossier, InboxItem, Job, Page, Record, Unit, utcnow
 from archive.errors import NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
-from archive.services.access_copies import ensure_masked_copy, holds_personal
+from archive.services.access_copies import ensure_masked_copy, needs_masked_copy
 from archive.services.audit import Event, Trail
 from archive.services.disposition import purge_destroyed
 from archive.services.inbox import settle
@@ -277,11 +277,11 @@ def _settle_inbox_item(ctx: JobContext, item_id: str, pages: list[PageText],
 
 def _prepare_masked_copy(ctx: JobContext, record_id: str) -> None:
     """Make the access copy for readers without the personal-information clearance now,
-    if the record holds personal information; if that fails, its first request makes it."""
+    if they need one of their own; if that fails, its first request makes it."""
     try:
         with ctx.sessions() as session:
             record = session.get(Record, record_id)
-            if record is not None and holds_personal(session, record):
+            if record is not None and needs_masked_copy(session, record):
                 ensure_masked_copy(session, ctx.store, record, settings=ctx.ingest,
                                    spool_dir=ctx.spool_dir)
     except Exception:  # the copy is derived; the request that needs it makes it

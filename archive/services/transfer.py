@@ -44,7 +44,6 @@ from archive.errors import (
     PermissionDenied,
 )
 from archive.services.access import Actor, in_units, require_unit, units_for
-from archive.services.access_copies import holds_personal
 from archive.services.filing import get_dossier
 from archive.services.masking import shown_to
 from archive.services.records import get_record, record_target
@@ -84,7 +83,7 @@ def _records(session: Session, actor: Actor, record_ids: list[str] | None,
         # A package carries content: each record as if the actor read it (unit, clearance).
         require_unit(actor, record.dossier.unit.path, f"record {record.id}", Action.RECORD_CONTENT,
                      record_target(record))
-        _require_personal(session, actor, record)
+        _require_personal(actor, record)
         if record.destroyed_at is not None:
             raise Conflict(f"record {record.id} was destroyed and cannot be transferred")
         if record.status != "indexed":
@@ -96,13 +95,13 @@ def _records(session: Session, actor: Actor, record_ids: list[str] | None,
     return records
 
 
-def _require_personal(session: Session, actor: Actor, record: Record) -> None:
-    """A package carries originals, which cannot be masked: a record holding personal
-    information goes only with an actor who may see it."""
-    if not shown_to(actor, record.dossier.unit.path).personal and holds_personal(session,
-                                                                                 record):
-        raise PermissionDenied(f"原件含个人信息: record {record.id} holds personal "
-                               f"information that {actor.username} may not see")
+def _require_personal(actor: Actor, record: Record) -> None:
+    """A package carries originals, which cannot be masked: it goes only with an actor who
+    may see personal information."""
+    if not shown_to(actor, record.dossier.unit.path).personal:
+        raise PermissionDenied(f"原件不脱敏: a package carries the original of record "
+                               f"{record.id}, which goes only to those who may see personal "
+                               f"information, and {actor.username} may not")
 
 
 def _suffix(record: Record) -> str:
@@ -234,7 +233,7 @@ def open_package(session: Session, *, actor: Actor, transfer_id: str) -> Transfe
         require_unit(actor, record.dossier.unit.path, f"record {record.id}", Action.RECORD_CONTENT,
                      record_target(record))
         if record.destroyed_at is None:
-            _require_personal(session, actor, record)
+            _require_personal(actor, record)
     if not transfer.package_key:
         raise Gone(f"the package of transfer {transfer_id} was removed: a record in it was "
                    "destroyed")

@@ -60,6 +60,9 @@ class Route:
     call: Callable  # (client, headers, world, level, lent) -> response
     lendable: bool = False  # runs on a lent object too (every matrix user borrowed it)
     expect: Callable | None = None  # (role, place) -> status, where the rule is special
+    # the original itself: only to those who may see personal information, which a role
+    # gives in its own units and a loan does not
+    original: bool = False
 
 
 def _unique_account() -> str:
@@ -92,7 +95,7 @@ ROUTES = [
                                           headers=h), lendable=True),
     Route("GET", "/api/v1/records/{record_id}/content", "record:content", True, True, 200,
           lambda c, h, w, lv, lent: c.get(f"/api/v1/records/{w['records'][lent][lv]}/content",
-                                          headers=h), lendable=True),
+                                          headers=h), lendable=True, original=True),
     Route("GET", "/api/v1/records/{record_id}/access-copy", "record:content", True, True, 200,
           lambda c, h, w, lv, lent: c.get(
               f"/api/v1/records/{w['records'][lent][lv]}/access-copy", headers=h),
@@ -270,6 +273,8 @@ def expected(route: Route, role: str, place: str, level: str, lent: bool) -> int
         return route.expect(role, place)
     if route.action is not None and not role_may(role, route.action):
         return 403
+    if lent and route.original and place == "other":
+        return 403  # lent to read, but personal information is the role's to show
     if lent and route.action in BORROWABLE:
         return route.ok  # the loan opens it, whatever the unit and level
     if route.scoped and place == "other":
@@ -287,7 +292,7 @@ def world(client, settings) -> Iterator[dict]:
     with sessions.begin() as session:
         for role, (place, unit) in itertools.product(Role, PLACES.items()):
             add_user(session, username=f"{role.value}-{place}", password=PASSWORD,
-                     role=role.value, unit_code=unit, clearance=CLEARANCE)
+                     role=role.value, unit_code=unit, clearance=CLEARANCE, personal_info=True)
         add_user(session, username="target", password=PASSWORD, role="staff", unit_code="xh")
     archivist = login(client, "archivist")
     account = "3300012345"

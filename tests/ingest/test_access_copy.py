@@ -400,6 +400,16 @@ def test_a_masked_copy_masks_every_line_of_its_text_layer(tmp_path) -> None:
     text = page_texts(masked)[0]
     assert "13957106341" not in text and "139****6341" in text
     assert "330106********3456" in text and "3301234567" in text
+    # on the scan, the hidden digits are painted over (placed by the line's box), the
+    # label beside them is not
+    (left, top, right, bottom) = ocr[0].box
+    pixels = render(masked)
+    em = (right - left) / (5 + 11 * 0.5)  # 联系电话： then 11 digits
+    hidden = pixels[top + 4:bottom - 4, round(left + 7 * em):round(left + 8 * em)]
+    label = pixels[top + 4:bottom - 4, left + 5:round(left + 4 * em)]
+    assert hidden.mean() < 15 < 25 < label.mean()
+    assert render(copy_of(scanned, [ocr_page(1, ocr)]))[
+        top + 4:bottom - 4, round(left + 7 * em):round(left + 8 * em)].mean() > 25
 
     born = tmp_path / "born.pdf"
     born.write_bytes(documents.text_pdf(["证件号码 330106199001013456 窃电"]))
