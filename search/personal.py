@@ -33,20 +33,12 @@ VERSION = 1
 # digits each kind's mask leaves visible: (at the start, at the end)
 _SHOWN = {"phone": (3, 4), "id": (6, 4), "bank": (4, 4)}
 
-_D = r"[0-9０-９]"
-# not part of a longer number, nor the decimals of one
-_NOT_BEFORE = r"(?<![0-9０-９])(?<![0-9０-９][.．])"
-_NOT_AFTER = r"(?![0-9０-９]|[.．][0-9０-９])"
-# a run of digits standing alone (an ID number may end in X)
-_RUN = re.compile(rf"{_NOT_BEFORE}{_D}+[Xx]?{_NOT_AFTER}")
-# numbers written in groups: 138 0000 1234, 6222 0212 3456 7890 123, 0571-88886666
-_GROUPED = (
-    ("phone", re.compile(rf"{_NOT_BEFORE}1[3-9]{_D}[ \-]{_D}{{4}}[ \-]{_D}{{4}}{_NOT_AFTER}")),
-    ("bank", re.compile(rf"{_NOT_BEFORE}{_D}{{4}}(?:[ \-]{_D}{{4}}){{3,4}}(?:[ \-]{_D}{{1,3}})?"
-                        rf"{_NOT_AFTER}")),
-    ("phone", re.compile(rf"{_NOT_BEFORE}(?:0{_D}{{2,3}}[\-－ ]|[(（]0{_D}{{2,3}}[)）])"
-                         rf"{_D}{{7,8}}{_NOT_AFTER}")),
-)
+# A number is written as groups of digits joined by at most one separator between each two:
+# 138 0000 1234, 1381 2345 678, 6222-0212-3456-7890-123, 0571 8888 6666, (0571)88886666,
+# 110101 19900307 1234, 138.1234.5671, +86 138…, or broken across a line. The groups of
+# such a chain are read as the longest personal values they make, from the left.
+_GROUP = re.compile(r"[0-9０-９]+(?:[Xxｘ](?![A-Za-z]))?")
+_LINK = re.compile(r"[ \u3000\-－–—·.．]|\r?\n|[)）] ?| ?[(（]")
 # labels that say what the number after them is
 _LABELS = (
     ("bank", re.compile(r"(?:账号|帐号|账户|帐户|卡号|银行账|开户账)[^0-9０-９\n]{0,8}$")),
@@ -88,11 +80,10 @@ def _plausible_birth(digits: str) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
-def _kind_of_run(digits: str, label: str | None) -> str | None:
-    """What a standalone run of digits is, from its shape and the label before it."""
+def _kind_of(digits: str, label: str | None) -> str | None:
+    """What a number is, from its digits (as :func:`digits_of` writes them) and the label
+    before it; None when it is no personal value."""
     length = len(digits)
-    if label == "bank" and 8 <= length <= 30 and "x" not in digits:
-        return "bank"
     if length == 18 and digits[:-1].isdigit() and _plausible_birth(digits):
         return "id"
     if "x" in digits:
@@ -101,13 +92,42 @@ def _kind_of_run(digits: str, label: str | None) -> str | None:
         return "id"
     if length == 11 and digits[0] == "1" and digits[1] in "3456789":
         return "phone"
+    if length == 13 and digits.startswith("861") and digits[3] in "3456789":
+        return "phone"  # with the country code
     if 16 <= length <= 19:
         return "bank"
+    if label == "bank" and 8 <= length <= 30:
+        return "bank"
+    if 10 <= length <= 12 and digits[0] == "0" and digits[1] != "0":
+        return "phone"  # a fixed line with its area code
     if label == "phone" and 7 <= length <= 12:
         return "phone"
-    if label == "id" and length in (15, 18):
-        return "id"
     return None
+
+
+def _chains(text: str) -> list[list[re.Match[str]]]:
+    """The digit groups of ``text``, chained where one separator joins them. A single dot
+    between two groups is a decimal point: what follows it is no number of its own."""
+    chains: list[list[re.Match[str]]] = []
+    links: list[list[str]] = []
+    for group in _GROUP.finditer(text):
+        if chains:
+            gap = text[chains[-1][-1].end():group.start()]
+            if _LINK.fullmatch(gap):
+                chains[-1].append(group)
+                links[-1].append(gap)
+                continue
+        chains.append([group])
+        links.append([])
+    split: list[list[re.Match[str]]] = []
+    for chain, gaps in zip(chains, links, strict=True):
+        dots = [i for i, gap in enumerate(gaps) if gap in (".", "．")]
+        if len(dots) == 1:  # 0.6123151411625729, 1234.5: a decimal
+            cut = dots[0]
+            split += [part for part in (chain[:cut + 1], chain[cut + 2:]) if part]
+        else:
+            split.append(chain)
+    return split
 
 
 def _label_before(text: str, start: int) -> str | None:
@@ -136,12 +156,28 @@ def find_personal(text: str, known: Iterable[tuple[str, str]] = ()) -> tuple[Spa
         pattern = _known_pattern(value) if value else None
         if pattern is not None:
             found += [Span(m.start(), m.end(), kind) for m in pattern.finditer(text)]
-    for kind, pattern in _GROUPED:
-        found += [Span(m.start(), m.end(), kind) for m in pattern.finditer(text)]
-    for match in _RUN.finditer(text):
-        kind = _kind_of_run(digits_of(match.group()), _label_before(text, match.start()))
-        if kind is not None:
-            found.append(Span(match.start(), match.end(), kind))
+    for chain in _chains(text):
+        # a group that is a personal value by itself stands alone: 13800001234 beside
+        # 6222 0212 … is a phone and a bank card, not one long number
+        alone = [_kind_of(digits_of(g.group()), _label_before(text, g.start())) for g in chain]
+        first = 0
+        while first < len(chain):
+            if alone[first] is not None:
+                found.append(Span(chain[first].start(), chain[first].end(), alone[first]))
+                first += 1
+                continue
+            label = _label_before(text, chain[first].start())
+            reach = next((i for i in range(first, len(chain)) if alone[i] is not None),
+                         len(chain))
+            for last in range(reach - 1, first - 1, -1):
+                kind = _kind_of(digits_of("".join(g.group() for g in chain[first:last + 1])),
+                                label)
+                if kind is not None:
+                    found.append(Span(chain[first].start(), chain[last].end(), kind))
+                    first = last + 1
+                    break
+            else:
+                first += 1
     return _merged(found)
 
 
