@@ -13,14 +13,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive.clock import Clock
 from archive.db.session import make_engine, make_sessionmaker
 from archive.deps import client_address
 from archive.errors import ArchiveError, RateLimited
+from archive.middleware import RequestGuard, SecurityHeaders, error_response
 from archive.routes import (
     accounts,
     audit,
@@ -49,63 +48,6 @@ from storage import make_store
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
-
-
-def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
-                   **extra: object) -> JSONResponse:
-    headers = dict(headers or {})
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status,
-                        headers=headers or None)
-
-
-class UploadLimit:
-    """Refuses a request body larger than the upload limit before it is read."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                response = error_response(
-                    413, "payload_too_large",
-                    f"the request is larger than {self.max_bytes} bytes")
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class SecurityHeaders:
-    """Headers on every response: no MIME sniffing, no framing by other sites, no
-    referrer; answers of the API (content, personal data) are never cached."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        api = scope["path"].startswith(API)
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["Content-Security-Policy"] = (
-                    "default-src 'none'; frame-ancestors 'none'" if api
-                    else "frame-ancestors 'none'")
-                if api:
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def _audit_denial(request: Request, exc: ArchiveError) -> None:
@@ -203,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API)
     app.include_router(borrowing.reminders_router, prefix=API)
     _register_errors(app)
-    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestGuard, upload_bytes=settings.max_upload_bytes + 64 * 1024,
+                       uploads={f"{API}/records"})
+    app.add_middleware(SecurityHeaders, api_prefix=API)
     return app

@@ -13,6 +13,7 @@ import base64
 import functools
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -152,9 +153,23 @@ def decode_cursor(cursor: str, arity: int) -> list:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError as exc:
         raise InvalidQuery("not a cursor this search gave out") from exc
-    if not isinstance(values, list) or len(values) != arity:
+    if not isinstance(values, list) or len(values) != arity or not all(
+            _sort_value(value) for value in values):
         raise InvalidQuery("not a cursor this search gave out")
     return values
+
+
+def _sort_value(value: object) -> bool:
+    """What a cursor may hold: a score, a date, an id (what the search gave out)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return len(value) <= 64
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):  # 64-bit, as both engines keep them (ES: missing dates)
+        return -(2 ** 63) <= value < 2 ** 63
+    return math.isfinite(value)
 
 
 @runtime_checkable

@@ -49,7 +49,8 @@ def events(
     decision: Literal["allow", "deny"] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after: Annotated[int, Query(ge=0, description="return events after this seq")] = 0,
+    after: Annotated[int, Query(ge=0, le=2 ** 62, description="return events after this seq")
+                     ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     format: Literal["json", "csv", "jsonl"] = "json",
 ):

@@ -13,7 +13,7 @@ from datetime import timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.clock import as_utc
@@ -83,8 +83,11 @@ def add_user(
         raise SeparationOfDuties("reserved_name", (
             f"{username!r} is reserved: the audit trail names the system's own work so"))
     check_password(password, username=username)
-    if session.scalar(select(User).where(User.username == username)) is not None:
-        raise Conflict(f"user {username} exists")
+    taken = session.scalar(select(User.username).where(
+        func.lower(User.username) == username.lower()))
+    if taken is not None:  # Shenji beside shenji would pass for the same person
+        raise Conflict(f"user {taken} exists" if taken == username
+                       else f"user {username} is too like {taken}, which exists")
     unit = get_unit(session, unit_code)
     user = User(username=username, password_hash=_hasher.hash(password), role=role,
                 unit_id=unit.id, clearance=clearance, personal_info=personal_info,

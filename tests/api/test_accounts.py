@@ -162,6 +162,12 @@ def test_the_last_holder_of_a_duty_keeps_it(client) -> None:
     assert refused.status_code == 409
 
 
+def test_an_account_name_differs_from_every_other_in_more_than_case(client) -> None:
+    refused = client.post("/api/v1/accounts", headers=login(client, "sysadmin"),
+                          json={"username": "Clerk", "password": "lookalike-pass-1"})
+    assert refused.status_code == 409 and "too like clerk" in refused.json()["detail"]
+
+
 @pytest.mark.parametrize("name", ["system", "System", "anonymous", "worker", "cli", "--x"])
 def test_reserved_account_names_are_refused(client, name) -> None:
     refused = client.post("/api/v1/accounts", headers=login(client, "sysadmin"),

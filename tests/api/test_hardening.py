@@ -120,3 +120,43 @@ def test_error_details_mask_what_they_quote(client) -> None:
                         json={"reason": "再次 330106199001013456"})
     assert again.status_code == 403
     assert "330106199001013456" not in again.text
+
+
+def test_forged_cursors_and_huge_numbers_are_refused(client) -> None:
+    clerk, auditor = login(client, "clerk"), login(client, "auditor")
+    import base64
+
+    big = base64.urlsafe_b64encode(f'[{10 ** 30}, "x"]'.encode()).decode().rstrip("=")
+    for after in ("W3siYSI6MX0sW11d", "W1tdLFtdXQ", big):
+        for q in ("合同", None):
+            response = client.get("/api/v1/search", params={"q": q, "after": after},
+                                  headers=clerk)
+            assert response.status_code == 422, (after, q, response.text)
+    huge = client.get("/api/v1/audit/events", params={"after": 2 ** 63}, headers=auditor)
+    assert huge.status_code == 422
+
+
+def test_nul_characters_and_oversized_bodies_are_refused_at_the_door(client) -> None:
+    archivist = login(client, "archivist")
+    body = {"account": "3300012399", "name": "张\u0000伟", "customer_class": "低压",
+            "unit": "xh"}
+    assert client.post("/api/v1/customers", json=body, headers=archivist).status_code == 422
+    assert client.get("/api/v1/audit/events", params={"actor": "a\x00b"},
+                      headers=login(client, "auditor")).status_code == 422
+    assert client.post("/api/v1/auth/token", data={"username": "x\x00", "password": "y"}
+                       ).status_code == 422
+    flood = {"account": "3300012399", "name": "张伟", "customer_class": "低压", "unit": "xh",
+             "address": "路" * (2 * 1024 * 1024)}
+    refused = client.post("/api/v1/customers", json=flood, headers=archivist)
+    assert refused.status_code == 413 and refused.json()["error"] == "payload_too_large"
+
+    def streamed():  # no Content-Length: counted as it arrives
+        yield b'{"account": "3300012399", "address": "'
+        for _ in range(64):
+            yield b"x" * 65536
+        yield b'"}'
+
+    refused = client.post("/api/v1/customers", content=streamed(), headers={
+        **archivist, "Content-Type": "application/json"})
+    assert refused.status_code == 413
+    assert client.get("/api/v1/customers/3300012399", headers=archivist).status_code == 404

@@ -212,6 +212,7 @@ def test_free_text_fields_and_exports(client, world) -> None:
     assert len(rows) > 5
 
 
+
 def test_what_a_pdf_hides_reaches_no_one_without_the_clearance(client, world) -> None:
     """GIVEN a born-digital PDF whose visible text is clean but whose metadata and a note
     hold a phone and an ID number THEN the clerk gets neither the original nor them in the

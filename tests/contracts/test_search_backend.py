@@ -223,9 +223,19 @@ def test_cursor_walks_every_hit_once_in_order(search_backend: SearchBackend) -> 
 
 
 def test_a_bad_cursor_is_refused(loaded: SearchBackend) -> None:
-    for cursor in ("not-a-cursor", "WzFd", "eyJhIjogMX0"):
-        with pytest.raises(InvalidQuery):
-            loaded.search(SearchQuery(q="窃电", after=cursor))
+    import base64
+    import json
+
+    def cursor(values: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+    forged = [cursor(v) for v in ([{"a": 1}, []], [[], []], [{}, {}, {}], [10 ** 30, "x"],
+                                  [10 ** 30, "2024-01-01", "x"], [True, "x", "y"],
+                                  ["x" * 500, "y"])]
+    for after in ("not-a-cursor", "WzFd", "eyJhIjogMX0", *forged):
+        for q in ("窃电", None):
+            with pytest.raises(InvalidQuery):
+                loaded.search(SearchQuery(q=q, after=after))
 
 
 def test_digests_fingerprint_each_entry(loaded: SearchBackend) -> None:

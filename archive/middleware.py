@@ -1,0 +1,137 @@
+"""ASGI middleware around every request: the guard at the door (sizes and NUL characters,
+before anything is parsed) and the security headers of every answer.
+
+Public surface: :class:`RequestGuard`, :class:`SecurityHeaders`, :func:`error_response`.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Bodies that are parsed whole (JSON, forms): far more than any field allows, far less
+# than a flood needs.
+MAX_BODY = 1024 * 1024
+
+
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
+                   **extra: object) -> JSONResponse:
+    """The one shape of every error answer: ``{"error": code, "detail": text, …}``."""
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status,
+                        headers=headers or None)
+
+
+class RequestGuard:
+    """Refuses, before the app reads them, requests that are too large (an upload whose
+    length exceeds the upload limit; any other body beyond :data:`MAX_BODY`, by its
+    length or as it streams in) and requests carrying a NUL character in their query or
+    their JSON or form body (PostgreSQL stores no NUL; SQLite would keep one silently).
+    Parsed bodies are read here, bounded, and handed on whole; uploads stream on to the
+    spool, which counts them."""
+
+    def __init__(self, app: ASGIApp, *, upload_bytes: int, uploads: set[str]) -> None:
+        self.app = app
+        self.upload_bytes = upload_bytes
+        self.uploads = uploads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"] in self.uploads
+        limit = self.upload_bytes if upload else MAX_BODY
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _refuse(scope, receive, send, 413, "payload_too_large",
+                          f"the request is larger than {limit} bytes")
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query.lower() or b"\x00" in query or "\x00" in scope["path"]:
+            await _refuse(scope, receive, send, 422, "invalid_input",
+                          "the request holds a NUL character")
+            return
+        if upload:  # streamed to the spool, which counts it (archive.services.records)
+            await self.app(scope, receive, send)
+            return
+        body, too_large = await _read_body(receive, limit)
+        if too_large:
+            await _refuse(scope, receive, send, 413, "payload_too_large",
+                          f"the request is larger than {limit} bytes")
+            return
+        if b"\x00" in body or b"\\u0000" in body or (
+                b"%00" in body.lower()
+                and headers.get(b"content-type", b"").startswith(b"application/x-www-form")):
+            await _refuse(scope, receive, send, 422, "invalid_input",
+                          "the request holds a NUL character")
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str,
+                  detail: str) -> None:
+    await error_response(status, code, detail)(scope, receive, send)
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read already, then the connection's own messages (its disconnect), which
+    a streaming answer listens for."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class SecurityHeaders:
+    """Headers on every response: no MIME sniffing, no framing by other sites, no
+    referrer; answers of the API (content, personal data) are never cached."""
+
+    def __init__(self, app: ASGIApp, *, api_prefix: str) -> None:
+        self.app = app
+        self.api_prefix = api_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith(self.api_prefix)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["Content-Security-Policy"] = (
+                    "default-src 'none'; frame-ancestors 'none'" if api
+                    else "frame-ancestors 'none'")
+                if api:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
