@@ -107,8 +107,10 @@ class Authorizer(Protocol):
     - ``reach`` describes, as filters, exactly the objects ``decide`` would allow
       ``action`` on for a target of each level: a query filtered by it finds what the
       subject may see, no more.
-    - ``refresh`` makes every committed policy change count from the next decision on;
-      callers SHOULD call it once at the start of a unit of work (a request, a job).
+    - ``refresh`` makes every committed policy change count from the next decision on
+      (``force``: reload whatever the policy's version says); callers SHOULD call it once
+      at the start of a unit of work (a request, a job). Decisions MAY be remembered
+      until then, never past a change of the policy.
     - Implementations MUST be safe to call from several threads.
     """
 
@@ -119,4 +121,4 @@ class Authorizer(Protocol):
 
     def reach(self, subject: Subject, action: str) -> Reach: ...
 
-    def refresh(self) -> None: ...
+    def refresh(self, *, force: bool = False) -> None: ...

@@ -61,7 +61,9 @@ def test_auto_filing_asks_the_enforcer(client, settings, monkeypatch) -> None:
     create_customer(client, login(client, "archivist"), ACCOUNT)
     with monkeypatch.context() as patched:
         patched.setattr(casbin.Enforcer, "enforce", lambda self, *args, **kwargs: False)
+        client.app.state.authorizer.refresh(force=True)  # nothing remembered from before
         refused = _auto_file(client, settings, f"用电申请书\n户号：{ACCOUNT}\n申请新装")
+    client.app.state.authorizer.refresh(force=True)
     assert refused.status == "waiting" and refused.record_id is None
     assert f"customer {ACCOUNT} is not in the archive" in refused.reason
     filed = _auto_file(client, settings, f"用电申请书\n户号：{ACCOUNT}\n申请增容")
