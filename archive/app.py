@@ -19,7 +19,7 @@ from archive.clock import Clock
 from archive.db.session import make_engine, make_sessionmaker
 from archive.deps import client_address
 from archive.errors import ArchiveError, RateLimited
-from archive.middleware import RequestGuard, SecurityHeaders, error_response
+from archive.middleware import RequestGuard, SecurityHeaders, error_response, security_headers
 from archive.routes import (
     accounts,
     audit,
@@ -93,9 +93,10 @@ def _register_errors(app: FastAPI) -> None:
                               str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", "unexpected error; see the server log")
+        return error_response(500, "internal_error", "unexpected error; see the server log",
+                              security_headers(api=request.url.path.startswith(API)))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,7 +1,8 @@
 """ASGI middleware around every request: the guard at the door (sizes and NUL characters,
 before anything is parsed) and the security headers of every answer.
 
-Public surface: :class:`RequestGuard`, :class:`SecurityHeaders`, :func:`error_response`.
+Public surface: :class:`RequestGuard`, :class:`SecurityHeaders`, :func:`security_headers`,
+:func:`error_response`.
 """
 
 from __future__ import annotations
@@ -107,9 +108,23 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def security_headers(*, api: bool) -> dict[str, str]:
+    """The headers every answer carries (an answer of the API: never cached either)."""
+    headers = {
+        "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": ("default-src 'none'; frame-ancestors 'none'" if api
+                                    else "frame-ancestors 'none'"),
+    }
+    if api:
+        headers["Cache-Control"] = "no-store"
+    return headers
+
+
 class SecurityHeaders:
     """Headers on every response: no MIME sniffing, no framing by other sites, no
-    referrer; answers of the API (content, personal data) are never cached."""
+    referrer; answers of the API (content, personal data) are never cached. (An answer
+    to an unexpected error is made outside this middleware: it sets them itself.)"""
 
     def __init__(self, app: ASGIApp, *, api_prefix: str) -> None:
         self.app = app
@@ -124,14 +139,8 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["Content-Security-Policy"] = (
-                    "default-src 'none'; frame-ancestors 'none'" if api
-                    else "frame-ancestors 'none'")
-                if api:
-                    headers["Cache-Control"] = "no-store"
+                for name, value in security_headers(api=api).items():
+                    headers[name] = value
             await send(message)
 
         await self.app(scope, receive, with_headers)

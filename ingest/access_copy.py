@@ -172,9 +172,12 @@ def _masked_boxes(line: OcrLine, mask: Callable[[str], str]
 
 def _drawn_text_page(original: Path, number: int, settings: IngestSettings,
                      mask: Callable[[str], str]) -> tuple[Image.Image, PageLayout]:
-    """A page with a text layer drawn as an image at the settings' dpi, what ``mask``
-    changes painted over, and its text lines (masked) where they sit."""
+    """A page with a text layer drawn as an image at the settings' dpi, and its text lines
+    (masked) where they sit. What ``mask`` changes is painted over. Only the page's own
+    text and drawing is drawn: its pictures (a pasted ID card would be one, unread), its
+    annotations and its form fields, which may show anything, are left out."""
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
     try:
         pdf = pdfium.PdfDocument(str(original))
@@ -184,34 +187,48 @@ def _drawn_text_page(original: Path, number: int, settings: IngestSettings,
         page = pdf[number - 1]
         scale = settings.dpi / 72
         _, height = page.get_size()
-        image = page.render(scale=scale, grayscale=False).to_pil().convert("RGB")
-        text_page = page.get_textpage()
-        text = text_page.get_text_range(0, text_page.count_chars())
-        masked = mask(text)
 
         def pixels(left: float, bottom: float, right: float, top: float
                    ) -> tuple[int, int, int, int]:
             return (round(left * scale), round((height - top) * scale),
                     round(right * scale), round((height - bottom) * scale))
 
-        draw = ImageDraw.Draw(image)
-        if len(masked) == len(text):
-            for index, (was, now) in enumerate(zip(text, masked, strict=True)):
-                if was != now:
-                    box = pixels(*text_page.get_charbox(index))
-                    draw.rectangle(box, fill=(0, 0, 0))
-        else:  # not the same length: nothing to place the masks by, so none of it shows
-            draw.rectangle((0, 0, image.width, image.height), fill=(255, 255, 255))
+        text_page = page.get_textpage()
+        text = text_page.get_text_range(0, text_page.count_chars())
+        masked = mask(text)
+        hidden = ([pixels(*text_page.get_charbox(i))
+                   for i, (was, now) in enumerate(zip(text, masked, strict=True)) if was != now]
+                  if len(masked) == len(text) else None)
         lines = []
         for index in range(text_page.count_rects()):
             rect = text_page.get_rect(index)
             line = mask(text_page.get_text_bounded(*rect))
             if line.strip():
                 lines.append(OcrLine(line, pixels(*rect), None))
+        text_page.close()
+        for found in list(page.get_objects(max_depth=0)):
+            if found.type == pdfium_c.FPDF_PAGEOBJ_IMAGE or (
+                    found.type == pdfium_c.FPDF_PAGEOBJ_FORM and _holds_image(found)):
+                page.remove_obj(found)
+        image = page.render(scale=scale, grayscale=False, draw_annots=False,
+                            may_draw_forms=False).to_pil().convert("RGB")
+        draw = ImageDraw.Draw(image)
+        if hidden is None:  # not the same length: nothing to place masks by; none shows
+            draw.rectangle((0, 0, image.width, image.height), fill=(255, 255, 255))
+        for box in hidden or ():
+            draw.rectangle(box, fill=(0, 0, 0))
         page.close()
     finally:
         pdf.close()
     return image, PageLayout(image.size, settings.dpi, 0, 0.0, tuple(lines))
+
+
+def _holds_image(form: object) -> bool:
+    import pypdfium2.raw as pdfium_c
+
+    page = form.page  # type: ignore[attr-defined]
+    return any(inner.type == pdfium_c.FPDF_PAGEOBJ_IMAGE
+               for inner in page.get_objects(form=form))
 
 
 def _paired(pages: Sequence[PageText], sources: Iterator[PageSource]

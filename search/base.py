@@ -164,7 +164,8 @@ def _sort_value(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return len(value) <= 64
+        return len(value) <= 64 and value.isprintable() and not any(
+            0xD800 <= ord(ch) <= 0xDFFF for ch in value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     if isinstance(value, int):  # 64-bit, as both engines keep them (ES: missing dates)

@@ -38,7 +38,12 @@ _SHOWN = {"phone": (3, 4), "id": (6, 4), "bank": (4, 4)}
 # 110101 19900307 1234, 138.1234.5671, +86 138…, or broken across a line. The groups of
 # such a chain are read as the longest personal values they make, from the left.
 _GROUP = re.compile(r"[0-9０-９]+(?:[Xxｘ](?![A-Za-z]))?")
-_LINK = re.compile(r"[ \u3000\-－–—·.．]|\r?\n|[)）] ?| ?[(（]")
+# what may stand between two groups of one number: a mark (dash of any kind, slash, dot,
+# comma, colon, bracket …) with up to two spaces of any kind (zero-width ones too, or a line
+# break) around it, or the spaces alone
+_SPACE = r"(?:[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]|\r?\n)"
+_MARK = r"[-－–—−‐‑‒~～/／\\_＿,，:：.．·・|｜()（）\[\]【】]"
+_LINK = re.compile(rf"{_SPACE}{{0,2}}{_MARK}?{_SPACE}{{0,2}}")
 # labels that say what the number after them is
 _LABELS = (
     ("bank", re.compile(r"(?:账号|帐号|账户|帐户|卡号|银行账|开户账)[^0-9０-９\n]{0,8}$")),
@@ -80,9 +85,10 @@ def _plausible_birth(digits: str) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
-def _kind_of(digits: str, label: str | None) -> str | None:
-    """What a number is, from its digits (as :func:`digits_of` writes them) and the label
-    before it; None when it is no personal value."""
+def _kind_of(digits: str, label: str | None, groups: list[str] | None = None) -> str | None:
+    """What a number is, from its digits (as :func:`digits_of` writes them), the label
+    before it and, for one written in several ``groups``, how they were laid out; None when
+    it is no personal value."""
     length = len(digits)
     if length == 18 and digits[:-1].isdigit() and _plausible_birth(digits):
         return "id"
@@ -94,8 +100,9 @@ def _kind_of(digits: str, label: str | None) -> str | None:
         return "phone"
     if length == 13 and digits.startswith("861") and digits[3] in "3456789":
         return "phone"  # with the country code
-    if 16 <= length <= 19:
-        return "bank"
+    if 16 <= length <= 19 and (label == "bank" or not groups or len(groups) == 1 or (
+            all(len(g) == 4 for g in groups[:-1]) and 1 <= len(groups[-1]) <= 4)):
+        return "bank"  # unlabelled and in groups, only as a card is written: 4-4-4-4(-3)
     if label == "bank" and 8 <= length <= 30:
         return "bank"
     if 10 <= length <= 12 and digits[0] == "0" and digits[1] != "0":
@@ -113,7 +120,7 @@ def _chains(text: str) -> list[list[re.Match[str]]]:
     for group in _GROUP.finditer(text):
         if chains:
             gap = text[chains[-1][-1].end():group.start()]
-            if _LINK.fullmatch(gap):
+            if gap and _LINK.fullmatch(gap):
                 chains[-1].append(group)
                 links[-1].append(gap)
                 continue
@@ -170,8 +177,8 @@ def find_personal(text: str, known: Iterable[tuple[str, str]] = ()) -> tuple[Spa
             reach = next((i for i in range(first, len(chain)) if alone[i] is not None),
                          len(chain))
             for last in range(reach - 1, first - 1, -1):
-                kind = _kind_of(digits_of("".join(g.group() for g in chain[first:last + 1])),
-                                label)
+                groups = [digits_of(g.group()) for g in chain[first:last + 1]]
+                kind = _kind_of("".join(groups), label, groups)
                 if kind is not None:
                     found.append(Span(chain[first].start(), chain[last].end(), kind))
                     first = last + 1

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -161,7 +162,22 @@ def receive_original(
                 store.put(key, f, sha256=sha256, content_type=media_type)
         except StorageError as exc:
             raise BackendUnavailable(f"object storage: {exc}") from exc
-    return Received(sha256, size, media_type, page_count, key, Path(filename or "").name[:255])
+    return Received(sha256, size, media_type, page_count, key, clean_filename(filename))
+
+
+# text direction overrides: a name could be made to read as another
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _controls(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI for ch in text)
+
+
+def clean_filename(filename: str) -> str:
+    """The name an original came with, as kept: its last part, without control or format
+    characters (a NUL, a right-to-left override), at most 255 characters."""
+    name = Path((filename or "").replace("\\", "/")).name
+    return "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")[:255]
 
 
 def forget_original(sessions: sessionmaker[Session], store: ObjectStore, received: Received,
@@ -179,6 +195,9 @@ def accept_upload(
     sessions: sessionmaker[Session], *, actor: Actor, upload: Upload, store: ObjectStore,
     ingest_settings: IngestSettings, max_bytes: int, spool_dir: Path, trail: Trail,
 ) -> tuple[Record, Job]:
+    for name in ("dossier_id", "doc_type", "title", "security_level"):
+        if _controls(getattr(upload, name)):
+            raise InvalidInput(f"{name} holds control characters")
     if upload.doc_type not in DOC_TYPES:
         raise InvalidInput(f"doc_type must be one of {'、'.join(DOC_TYPES)}")
     if upload.security_level not in SECURITY_LEVELS:

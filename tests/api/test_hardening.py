@@ -160,3 +160,39 @@ def test_nul_characters_and_oversized_bodies_are_refused_at_the_door(client) -> 
         **archivist, "Content-Type": "application/json"})
     assert refused.status_code == 413
     assert client.get("/api/v1/customers/3300012399", headers=archivist).status_code == 404
+
+
+def test_uploads_take_no_control_characters(client) -> None:
+    archivist = login(client, "archivist")
+    create_customer(client, archivist, ACCOUNT)
+    dossier = create_dossier(client, archivist, ACCOUNT)["id"]
+    refused = upload(client, archivist, dossier, documents.text_pdf(["供用电合同"]),
+                     title="a\x00b")
+    assert refused.status_code == 422
+    accepted = upload(client, archivist, dossier, documents.text_pdf(["供用电合同 第二条"]),
+                      filename="x\u202egpj\u200b.pdf", title="供用电合同\u3000（副本）")
+    assert accepted.status_code == 202, accepted.text
+    record = client.get(f"/api/v1/records/{accepted.json()['record_id']}",
+                        headers=archivist).json()
+    assert record["original_filename"] == "xgpj.pdf" and "\u3000" in record["title"]
+
+
+def test_a_filename_keeps_its_last_part_without_control_characters() -> None:
+    from archive.services.records import clean_filename
+
+    assert clean_filename("..\\..\\x\x00\u202egpj.pdf") == "xgpj.pdf"
+    assert clean_filename("/etc/passwd") == "passwd"
+    assert len(clean_filename("合" * 400 + ".pdf")) == 255
+
+
+def test_a_cursor_of_unencodable_text_is_refused(client) -> None:
+    import base64
+
+    clerk = login(client, "clerk")
+    for values in ('["2025-01-02", "\\ud800"]', '[1, "\\ud800"]', '[1.0, "2025-01-02", "\\ud800"]',
+                   '["2025-01-02", "a\\u0000"]'):
+        after = base64.urlsafe_b64encode(values.encode()).decode().rstrip("=")
+        for q in ("合同", None):
+            response = client.get("/api/v1/search", params={"q": q, "after": after},
+                                  headers=clerk)
+            assert response.status_code == 422, (values, q, response.text)

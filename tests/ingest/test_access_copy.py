@@ -435,3 +435,32 @@ def test_a_masked_copy_masks_every_line_of_its_text_layer(tmp_path) -> None:
     pixels = render(drawn)[round((height - top) * scale):round((height - bottom) * scale) + 1,
                            round(left * scale):round(right * scale) + 1]
     assert pixels.mean() < 60
+
+
+def test_a_masked_copy_leaves_out_what_a_pdf_page_only_pictures(tmp_path) -> None:
+    """A picture on a born-digital page (a pasted ID card) is not read, so the copy for
+    readers without the clearance leaves it out; the plain copy keeps it."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    card = Image.new("RGB", (400, 120), "white")
+    ImageDraw.Draw(card).rectangle((10, 10, 390, 110), fill=(20, 20, 20))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(595, 842))
+    pdf.setFont("Helvetica", 14)
+    pdf.drawString(60, 780, "Customer file, page one of the application")
+    pdf.drawImage(ImageReader(card), 100, 500, width=300, height=90)
+    pdf.showPage()
+    pdf.save()
+    born = tmp_path / "card.pdf"
+    born.write_bytes(buffer.getvalue())
+    pages = [PageText(1, "Customer file, page one of the application", "text-layer")]
+    plain, drawn = tmp_path / "plain.pdf", tmp_path / "drawn.pdf"
+    write_access_copy(born, pages, SETTINGS, plain)
+    write_access_copy(born, pages, SETTINGS, drawn, mask=_mask)
+    scale = DPI / 72
+    region = (slice(round((842 - 590) * scale) + 4, round((842 - 500) * scale) - 4),
+              slice(round(100 * scale) + 4, round(400 * scale) - 4))
+    assert render(plain)[region].mean() < 60  # the picture is there …
+    assert render(drawn)[region].mean() > 240  # … and left out for the uncleared
+    assert "Customer file" in page_texts(drawn)[0]
