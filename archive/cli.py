@@ -188,11 +188,20 @@ def import_(
 def reindex(
     check: Annotated[bool, typer.Option(
         "--check", help="Only compare the index with the database; exit 1 on drift.")] = False,
+    retry: Annotated[bool, typer.Option(
+        "--retry", help="Only index again the records the index refused (after a fix).")
+    ] = False,
 ) -> None:
     """Rebuild the search index from the database (searches keep working meanwhile)."""
     from rich.progress import Progress
 
-    from archive.services.indexing import check_index, rebuild_index
+    from archive.services.indexing import (
+        check_index,
+        drain_outbox,
+        rebuild_index,
+        refusals,
+        retry_refused,
+    )
     from archive.services.jobs import worker_name
     from search import SearchError, make_search
 
@@ -206,6 +215,12 @@ def reindex(
 
             if check:
                 drift = check_index(sessions, search, progress)
+            elif retry:
+                with sessions.begin() as session:
+                    count = retry_refused(session)
+                drain_outbox(sessions, search, holder=f"reindex-{worker_name()}")
+                with sessions() as session:
+                    still = refusals(session)
             else:
                 count = rebuild_index(sessions, search, holder=f"reindex-{worker_name()}",
                                       progress=progress)
@@ -213,6 +228,11 @@ def reindex(
         raise _fail(f"search backend: {exc}") from None
     finally:
         search.close()
+    if retry:
+        console.print(f"{count - len(still)} of {count} refused records indexed")
+        for refusal in still:
+            console.print(f"  {refusal.record_id}: {refusal.reason}")
+        return
     if not check:
         console.print(f"{count} records indexed")
         return
@@ -222,6 +242,10 @@ def reindex(
         console.print(f"{label}: {len(ids)}" + (f"  e.g. {', '.join(ids[:5])}" if ids else ""))
     if drift.queued:
         console.print(f"{drift.queued} changes waiting in the outbox (待索引)")
+    if drift.refused:
+        console.print(f"refused by the index 索引拒收: {len(drift.refused)}  e.g. "
+                      f"{', '.join(drift.refused[:5])}  (their reasons: GET "
+                      "/api/v1/jobs/refused; `archive reindex --retry` after a fix)")
     if not drift.clean:
         console.print("[red]the index has drifted; run `archive reindex`[/red]")
         raise typer.Exit(1)

@@ -137,6 +137,14 @@ class JobPublic(BaseModel):
     retry_at: datetime | None = Field(description="when a failed attempt is tried again")
 
 
+class IndexRefusalPublic(BaseModel):
+    record_id: str
+    title: str
+    reason: str = Field(description="why the search index refused the record")
+    attempts: int
+    refused_at: datetime
+
+
 class Highlight(BaseModel):
     page: int = Field(description="the page the fragment is from (1 = first)")
     text: str = Field(description=(

@@ -15,11 +15,12 @@ from search.base import (
     SearchResult,
     TextScope,
 )
-from search.errors import InvalidQuery, SearchError, SearchUnavailable
+from search.errors import DocumentsRefused, InvalidQuery, SearchError, SearchUnavailable
 from search.factory import make_search
 from search.settings import SearchSettings
 
 __all__ = [
+    "DocumentsRefused",
     "InvalidQuery",
     "SearchBackend",
     "SearchDocument",

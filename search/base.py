@@ -26,6 +26,9 @@ FACET_FIELDS = ("doc_type", "category", "unit", "security_level", "customer_clas
 SORTS = ("relevance", "date")
 MAX_PAGE_SIZE = 100
 MAX_RESULT_WINDOW = 10_000
+# the most pages one record may have in the index (Elasticsearch's default limit of nested
+# objects; the embedded index packs page numbers into 16 bits)
+MAX_PAGES = 10_000
 
 
 class SearchPage(NamedTuple):
@@ -159,6 +162,15 @@ def decode_cursor(cursor: str, arity: int) -> list:
     return values
 
 
+def refusal(doc: SearchDocument) -> str | None:
+    """Why no backend takes ``doc``, or None: the limits every backend keeps alike."""
+    if len(doc.pages) > MAX_PAGES:
+        return f"{len(doc.pages)} pages, more than the index takes ({MAX_PAGES})"
+    if any(not 0 <= page.number <= MAX_PAGES for page in doc.pages):
+        return f"a page number outside 0..{MAX_PAGES}"
+    return None
+
+
 def _sort_value(value: object) -> bool:
     """What a cursor may hold: a score, a date, an id (what the search gave out)."""
     if value is None:
@@ -196,6 +208,11 @@ class SearchBackend(Protocol):
       id is not an error. Changes MUST be visible to ``search`` after ``refresh``.
     - ``rebuild`` replaces the whole index with the given documents; searches during a
       rebuild MUST keep answering from the old index until the new one is complete.
+    - A document without a word (no pages, blank or punctuation-only pages) MUST index
+      and match on its catalogue. A document the backend cannot take (more than
+      :data:`MAX_PAGES` pages, or one it rejects) MUST NOT stop the others: ``index`` and
+      ``rebuild`` take every other document, then raise
+      :class:`search.errors.DocumentsRefused` naming each refused one with its reason.
     - An empty query with filters lists matching records by date, newest first.
     - Personal values (:mod:`search.personal`) MUST be indexed masked: page text and the
       title are matched as :attr:`SearchPage.masked` reads, so no query of a value finds

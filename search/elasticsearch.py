@@ -34,9 +34,10 @@ from search.base import (
     document_personal_values,
     encode_cursor,
     masked_field,
+    refusal,
     unit_under,
 )
-from search.errors import InvalidQuery, SearchError, SearchUnavailable
+from search.errors import DocumentsRefused, InvalidQuery, SearchError, SearchUnavailable
 from search.personal import query_value
 from search.settings import ElasticsearchSettings
 
@@ -185,22 +186,45 @@ class ElasticsearchSearch:
         self.client.indices.create(index=name, settings=SETTINGS, mappings=MAPPING)
         return name
 
-    def _actions(self, documents: Iterable[SearchDocument], index: str) -> Iterator[dict]:
+    def _actions(self, documents: Iterable[SearchDocument], index: str,
+                 refused: dict[str, str]) -> Iterator[dict]:
         for doc in documents:
+            reason = refusal(doc)
+            if reason is None:
+                try:
+                    source = _source(doc)
+                except Exception as exc:  # this document's fault (its analysis)
+                    reason = f"{type(exc).__name__}: {exc}"[:500]
+            if reason is not None:
+                refused[doc.record_id] = reason
+                continue
             yield {"_op_type": "index", "_index": index, "_id": doc.record_id,
-                   "_source": _source(doc)}
+                   "_source": source}
 
-    def _bulk(self, documents: Iterable[SearchDocument], index: str) -> int:
+    def _bulk(self, documents: Iterable[SearchDocument], index: str
+              ) -> tuple[int, dict[str, str]]:
+        """Send every document; (how many were taken, the refused ones with why). Items
+        refused for the cluster's load or health mean an outage, not a bad document."""
+        refused: dict[str, str] = {}
         with _translate():
-            ok, errors = helpers.bulk(self.client, self._actions(documents, index),
+            ok, errors = helpers.bulk(self.client, self._actions(documents, index, refused),
                                       chunk_size=500, raise_on_error=False)
-        if errors:
-            raise SearchError(f"{len(errors)} documents failed to index: {errors[:3]}")
-        return ok
+        for error in errors:
+            item = error.get("index", {})
+            if item.get("status", 500) == 429 or item.get("status", 500) >= 500:
+                raise SearchUnavailable(f"Elasticsearch refused a bulk item: {item}")
+            cause = item.get("error", {})
+            reason = (f"{cause.get('type', 'error')}: {cause.get('reason', '')}"
+                      if isinstance(cause, dict) else str(cause))
+            refused[str(item.get("_id"))] = reason[:500]
+        return ok, refused
 
     def index(self, documents: Iterable[SearchDocument]) -> int:
         self.ensure_index()
-        return self._bulk(documents, self.alias)
+        count, refused = self._bulk(documents, self.alias)
+        if refused:
+            raise DocumentsRefused(refused, indexed=count)
+        return count
 
     def delete(self, record_ids: Iterable[str]) -> None:
         self.ensure_index()
@@ -228,7 +252,7 @@ class ElasticsearchSearch:
         self.ensure_index()
         with _translate():
             new = self._new_index()
-            count = self._bulk(documents, new)
+            count, refused = self._bulk(documents, new)
             self.client.indices.refresh(index=new)
             old = list(self.client.indices.get_alias(name=self.alias).body)
             actions: list[dict[str, Any]] = [{"add": {"index": new, "alias": self.alias}}]
@@ -236,6 +260,8 @@ class ElasticsearchSearch:
             self.client.indices.update_aliases(actions=actions)
             for name in old:
                 self.client.indices.delete(index=name)
+        if refused:
+            raise DocumentsRefused(refused, indexed=count)
         return count
 
     def ping(self) -> None:

@@ -50,9 +50,10 @@ from search.base import (
     document_personal_values,
     encode_cursor,
     masked_field,
+    refusal,
     unit_under,
 )
-from search.errors import InvalidQuery, SearchUnavailable
+from search.errors import DocumentsRefused, InvalidQuery, SearchUnavailable
 from search.personal import query_value
 from search.settings import EmbeddedSettings
 
@@ -112,7 +113,7 @@ def grams(tokens: list[str] | tuple[str, ...]) -> list[str]:
     the pair (its position keeps one token per char), any other token as itself."""
     return [token + following if CJK_CHAR.fullmatch(token) and CJK_CHAR.fullmatch(following)
             else token
-            for token, following in zip(tokens, [*tokens[1:], ""], strict=True)]
+            for token, following in zip(tokens, [*tokens[1:], ""][:len(tokens)], strict=True)]
 
 
 def _phrase(tokens: tuple[str, ...]) -> str:
@@ -231,12 +232,34 @@ class EmbeddedSearch:
             db.execute("DELETE FROM pages WHERE record_id = ?", (record_id,))
             db.execute("DELETE FROM personal WHERE doc = ?", (found[0],))
 
-    def index(self, documents: Iterable[SearchDocument]) -> int:
-        count = 0
-        with self._transaction() as db:
-            for doc in documents:
-                self._write(db, doc)
+    def _write_each(self, db: sqlite3.Connection, documents: Iterable[SearchDocument]
+                    ) -> tuple[int, dict[str, str]]:
+        """Write each document in a savepoint of its own: one refused (by the index's
+        limits, or an error that is not the database's) leaves the others written."""
+        count, refused = 0, {}
+        for doc in documents:
+            reason = refusal(doc)
+            if reason is None:
+                db.execute("SAVEPOINT doc")
+                try:
+                    self._write(db, doc)
+                except sqlite3.OperationalError:  # locked, disk full: the backend's fault
+                    raise
+                except Exception as exc:  # this document's fault
+                    db.execute("ROLLBACK TO doc")
+                    reason = f"{type(exc).__name__}: {exc}"[:500]
+                db.execute("RELEASE doc")
+            if reason is None:
                 count += 1
+            else:
+                refused[doc.record_id] = reason
+        return count, refused
+
+    def index(self, documents: Iterable[SearchDocument]) -> int:
+        with self._transaction() as db:
+            count, refused = self._write_each(db, documents)
+        if refused:
+            raise DocumentsRefused(refused, indexed=count)
         return count
 
     def delete(self, record_ids: Iterable[str]) -> None:
@@ -244,13 +267,12 @@ class EmbeddedSearch:
             self._remove(db, list(record_ids))
 
     def rebuild(self, documents: Iterable[SearchDocument]) -> int:
-        count = 0
         with self._transaction() as db:
             for table in _TABLES:
                 db.execute(f"DELETE FROM {table}")
-            for doc in documents:
-                self._write(db, doc)
-                count += 1
+            count, refused = self._write_each(db, documents)
+        if refused:
+            raise DocumentsRefused(refused, indexed=count)
         return count
 
     def refresh(self) -> None:

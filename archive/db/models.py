@@ -213,6 +213,21 @@ class IndexOutbox(Base):
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IndexRefusal(Base):
+    """A record the search backend refused to index (the dead-letter list), with why.
+
+    The indexer takes the rest of its batch and goes on; the record is tried again when it
+    changes, at every worker start and by ``archive reindex --retry``, and leaves this list
+    once it is indexed."""
+
+    __tablename__ = "index_refusals"
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    refused_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Lease(Base):
     """A named lease: at most one holder at a time, taken over once it runs out.
 

@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import InboxItem, Job
 from archive.deps import SessionDep, TrailDep, allowed
-from archive.schemas import JobPublic
+from archive.schemas import IndexRefusalPublic, JobPublic
 from archive.services.access import Actor
 from archive.services.audit import Event
-from archive.services.jobs import get_job, list_jobs
+from archive.services.jobs import get_job, list_jobs, refused_records
+from archive.services.masking import mask_free_text, shown_to
 from policies import Action
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -44,6 +45,25 @@ def index(
                                 details={"status": state, "count": len(jobs)}))
     session.commit()
     return [job_public(session, job) for job in jobs]
+
+
+@router.get("/refused", response_model=list[IndexRefusalPublic])
+def refused(
+    session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[IndexRefusalPublic]:
+    """Records of the caller's units that the search index refused (the dead-letter list),
+    with why: they are tried again when they change, when the workers start, and by
+    ``archive reindex --retry``."""
+    found = refused_records(session, actor=actor, limit=limit)
+    trail.record(session, Event("job:refused", "job", "", details={"count": len(found)}))
+    session.commit()
+    return [IndexRefusalPublic(
+        record_id=record.id, reason=mask_free_text(refusal.reason),
+        title=shown_to(actor, record.dossier.unit.path).text(record.title),
+        attempts=refusal.attempts, refused_at=refusal.refused_at)
+        for refusal, record in found]
 
 
 @router.get("/{job_id}", response_model=JobPublic)

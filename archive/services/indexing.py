@@ -5,11 +5,13 @@ transaction (:func:`enqueue`). The indexer (:func:`drain_outbox`, run by the job
 reads each queued record as it is at that moment, indexes it (or deletes it from the index
 when it is gone or not yet read) and deletes the rows only once the backend took the batch.
 So an upload succeeds while the search backend is down, and the index catches up when it
-returns; a crash between the two steps only indexes a record twice.
+returns; a crash between the two steps only indexes a record twice. A record the backend
+refuses (not an outage: this record's fault) goes to the dead-letter list
+(:class:`archive.db.models.IndexRefusal`) with its reason, and the rest go on.
 
 Public surface: :func:`search_document`, :func:`enqueue`, :func:`drain_outbox`,
 :func:`index_pending`, :func:`index_soon`, :func:`outbox_size`, :func:`rebuild_index`,
-:func:`check_index`, :class:`Drift`.
+:func:`check_index`, :class:`Drift`, :func:`refusals`, :func:`retry_refused`.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import IndexOutbox, Lease, Page, Record, utcnow
+from archive.db.models import IndexOutbox, IndexRefusal, Lease, Page, Record, utcnow
 from archive.services.masking import known_values, page_spans
-from search import SearchBackend, SearchDocument, SearchError, SearchPage
+from search import DocumentsRefused, SearchBackend, SearchDocument, SearchError, SearchPage
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,44 @@ def enqueue(session: Session, *record_ids: str) -> None:
 
 def outbox_size(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(IndexOutbox)) or 0
+
+
+def refusals(session: Session, record_ids: list[str] | None = None) -> list[IndexRefusal]:
+    """The dead-letter list (of these records), newest first."""
+    query = select(IndexRefusal).order_by(IndexRefusal.refused_at.desc())
+    if record_ids is not None:
+        query = query.where(IndexRefusal.record_id.in_(record_ids))
+    return list(session.scalars(query))
+
+
+def retry_refused(session: Session) -> int:
+    """Queue every refused record again (after a fix); returns how many."""
+    ids = list(session.scalars(select(IndexRefusal.record_id)))
+    enqueue(session, *ids)
+    return len(ids)
+
+
+def _note_refusals(session: Session, taken: list[str], refused: dict[str, str]) -> None:
+    """Take the records indexed now off the dead-letter list and put the refused on it."""
+    if taken:
+        session.execute(delete(IndexRefusal).where(IndexRefusal.record_id.in_(taken)))
+    for record_id, reason in refused.items():
+        known = session.get(IndexRefusal, record_id)
+        if known is None:
+            session.add(IndexRefusal(record_id=record_id, reason=reason))
+        else:
+            known.reason, known.attempts, known.refused_at = (reason, known.attempts + 1,
+                                                              utcnow())
+        log.error("search index refused record %s: %s", record_id, reason)
+
+
+def _index(search: SearchBackend, documents: list[SearchDocument]) -> dict[str, str]:
+    """Index the documents; the ones refused, with why. An outage raises."""
+    try:
+        search.index(documents)
+    except DocumentsRefused as exc:
+        return exc.reasons
+    return {}
 
 
 def _take_lease(sessions: sessionmaker[Session], holder: str) -> bool:
@@ -127,14 +167,14 @@ def drain_outbox(sessions: sessionmaker[Session], search: SearchBackend, *, hold
                     return sent
                 record_ids = list(dict.fromkeys(row.record_id for row in rows))
                 documents, gone = _documents(session, record_ids)
-            if documents:
-                search.index(documents)
+            refused = _index(search, documents) if documents else {}
             if gone:
                 search.delete(gone)
             search.refresh()
             with sessions.begin() as session:
                 session.execute(delete(IndexOutbox)
                                 .where(IndexOutbox.id.in_([row.id for row in rows])))
+                _note_refusals(session, [r for r in record_ids if r not in refused], refused)
                 session.execute(update(Lease).where(Lease.name == LEASE,
                                                     Lease.holder == holder)
                                 .values(until=utcnow() + LEASE_TIME))
@@ -200,8 +240,14 @@ def rebuild_index(sessions: sessionmaker[Session], search: SearchBackend, *, hol
             raise SearchError("another indexer holds the lease; try again later")
         time.sleep(0.5)
     try:
-        count = search.rebuild(_all_documents(sessions, holder, progress))
+        try:
+            count, refused = search.rebuild(_all_documents(sessions, holder, progress)), {}
+        except DocumentsRefused as exc:
+            count, refused = exc.indexed, exc.reasons
         search.refresh()
+        with sessions.begin() as session:  # the list as this rebuild found it
+            session.execute(delete(IndexRefusal))
+            _note_refusals(session, [], refused)
     finally:
         _release_lease(sessions, holder)
     drain_outbox(sessions, search, holder=holder)
@@ -216,6 +262,7 @@ class Drift:
     extra: tuple[str, ...]  # index entries with no filed record
     stale: tuple[str, ...]  # entries whose content differs from the record's
     queued: int  # outbox rows not yet drained (they explain drift that is about to close)
+    refused: tuple[str, ...] = ()  # records on the dead-letter list (missing or stale)
 
     @property
     def clean(self) -> bool:
@@ -230,10 +277,11 @@ def check_index(sessions: sessionmaker[Session], search: SearchBackend,
                 for doc in _all_documents(sessions, progress=progress)}
     with sessions() as session:
         queued = outbox_size(session)
+        refused = tuple(sorted(r.record_id for r in refusals(session)))
     return Drift(
         missing=tuple(sorted(expected.keys() - indexed.keys())),
         extra=tuple(sorted(indexed.keys() - expected.keys())),
         stale=tuple(sorted(rid for rid in expected.keys() & indexed.keys()
                            if expected[rid] != indexed[rid])),
-        queued=queued,
+        queued=queued, refused=refused,
     )

@@ -22,9 +22,11 @@ import logging
 import multiprocessing
 import os
 import socket
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,14 +34,23 @@ from pathlib import Path
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import Dossier, InboxItem, Job, Page, Record, Unit, utcnow
+from archive.db.models import (
+    Dossier,
+    InboxItem,
+    IndexRefusal,
+    Job,
+    Page,
+    Record,
+    Unit,
+    utcnow,
+)
 from archive.errors import NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.access_copies import ensure_masked_copy, needs_masked_copy
 from archive.services.audit import Event, Trail
 from archive.services.disposition import purge_destroyed
 from archive.services.inbox import settle
-from archive.services.indexing import enqueue, index_pending, index_soon
+from archive.services.indexing import enqueue, index_pending, index_soon, retry_refused
 from archive.services.masking import known_values
 from archive.services.records import page_rows
 from archive.services.retention import protect_record
@@ -98,6 +109,18 @@ def list_jobs(session: Session, *, actor: Actor, status: str | None, limit: int 
             query = query.where(Job.status == status)
         jobs += session.scalars(query.order_by(Job.updated_at.desc()).limit(limit)).all()
     return sorted(jobs, key=lambda job: job.updated_at, reverse=True)[:limit]
+
+
+def refused_records(session: Session, *, actor: Actor, limit: int = 100
+                    ) -> list[tuple[IndexRefusal, Record]]:
+    """The records of the actor's units the search index refused (its dead-letter list),
+    newest first, each with why."""
+    within = in_units(Unit.path, units_for(actor, Action.JOB_READ))
+    query = (select(IndexRefusal, Record).join(Record, Record.id == IndexRefusal.record_id)
+             .join(Dossier, Dossier.id == Record.dossier_id)
+             .join(Unit, Unit.id == Dossier.unit_id).where(within)
+             .order_by(IndexRefusal.refused_at.desc()).limit(limit))
+    return [(refusal, record) for refusal, record in session.execute(query).all()]
 
 
 def worker_name() -> str:
@@ -390,6 +413,11 @@ class Worker:
             self._index_not_before = time.monotonic() + self._index_backoff
 
     def loop(self) -> None:
+        try:  # a fix may have come with this start: try the refused records again
+            with self.ctx.sessions.begin() as session:
+                retry_refused(session)
+        except Exception:
+            log.warning("refused records not queued again", exc_info=True)
         while not self._stop.is_set():
             try:
                 if not self.run_pending():
@@ -400,8 +428,35 @@ class Worker:
                 self._stop.wait(5.0)
 
 
-def _worker_process(settings: Settings) -> None:
-    """One worker process: its own connections, object store, search client and engine."""
+def _die_with_parent(parent: int, stop: Callable[[], None]) -> None:
+    """End this process when the one that started it ends, even by SIGKILL: the kernel
+    sends SIGTERM (Linux's parent-death signal), and a watch thread catches the rest (the
+    parent gone before that was set, or another system)."""
+    import signal
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            log.warning("no parent-death signal; watching the parent instead")
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        log.warning("the archive's server is gone; this worker stops")
+        stop()
+        time.sleep(10)
+        os._exit(1)  # a job still running after its stop: its lease runs out, it is retried
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _worker_process(settings: Settings, parent: int) -> None:
+    """One worker process: its own connections, object store, search client and engine;
+    it ends with its parent."""
     import signal
 
     from archive.db.session import make_engine as make_db_engine
@@ -416,6 +471,7 @@ def _worker_process(settings: Settings) -> None:
                         authorizer=CasbinAuthorizer(engine))
     worker = Worker(ctx, poll_seconds=settings.worker_poll_seconds)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
+    _die_with_parent(parent, lambda: worker.stop(timeout=0))
     try:
         worker.loop()
     finally:
@@ -449,7 +505,8 @@ class WorkerPool:
         return [p.pid for p in self._processes if p.pid is not None and p.is_alive()]
 
     def _spawn(self) -> multiprocessing.process.BaseProcess:
-        process = self._context.Process(target=_worker_process, args=(self.settings,),
+        process = self._context.Process(target=_worker_process,
+                                        args=(self.settings, os.getpid()),
                                         name="archive-worker", daemon=True)
         process.start()
         return process

@@ -112,6 +112,8 @@ ROUTES = [
     Route("GET", "/api/v1/jobs", "job:read", False, False, 200,
           lambda c, h, w, lv, lent: c.get("/api/v1/jobs", params={"status": "failed"},
                                           headers=h)),
+    Route("GET", "/api/v1/jobs/refused", "job:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/jobs/refused", headers=h)),
     Route("GET", "/api/v1/jobs/{job_id}", "job:read", True, False, 200,
           lambda c, h, w, lv, lent: c.get(f"/api/v1/jobs/{w['jobs'][lv]}", headers=h)),
     Route("POST", "/api/v1/borrow-requests", "borrow:request", True, False, 201,
@@ -466,6 +468,7 @@ def test_nothing_is_allowed_when_the_enforcer_refuses_everything(
 # (the administrators' objects), the company-wide retention schedule, the audit log.
 OBJECTLESS = {
     ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/inbox"), ("GET", "/api/v1/jobs"),
+    ("GET", "/api/v1/jobs/refused"),
     ("GET", "/api/v1/borrow-requests"), ("GET", "/api/v1/search"),
     *(("GET", f"/api/v1/audit/{p}") for p in ("events", "verify", "stats", "unused-accounts")),
     ("POST", "/api/v1/accounts"), ("POST", "/api/v1/accounts/{username}/disable"),

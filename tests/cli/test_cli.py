@@ -54,9 +54,9 @@ def test_users_add_refuses_bad_input(data_dir) -> None:
 
 @pytest.mark.ocr
 def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
-    from sqlalchemy import select
+    from sqlalchemy import delete, select
 
-    from archive.db.models import Dossier, Record
+    from archive.db.models import Dossier, Page, Record
     from archive.db.session import make_engine, make_sessionmaker
 
     customers = make_customers(2, seed=4)
@@ -112,6 +112,25 @@ def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
     assert drifted.exit_code == 1, drifted.output
     assert f"missing from the index 索引缺失: 1 e.g. {records[0].id}" in drifted.output
     assert run("reindex").exit_code == 0
+    assert run("reindex", "--check").exit_code == 0
+    # a record the index refuses: the rebuild takes the rest, --check counts it, and once
+    # fixed, --retry indexes it
+    from search.base import MAX_PAGES
+
+    engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
+    with make_sessionmaker(engine).begin() as session:
+        session.add_all(Page(record_id=records[1].id, number=n, text="页", source="text")
+                        for n in range(100, MAX_PAGES + 101))
+    rebuilt = run("reindex")
+    assert rebuilt.exit_code == 0 and "2 records indexed" in rebuilt.output, rebuilt.output
+    drifted = run("reindex", "--check")
+    assert drifted.exit_code == 1
+    assert f"refused by the index 索引拒收: 1 e.g. {records[1].id}" in drifted.output
+    with make_sessionmaker(engine).begin() as session:
+        session.execute(delete(Page).where(Page.record_id == records[1].id, Page.number >= 100))
+    engine.dispose()
+    retried = run("reindex", "--retry")
+    assert retried.exit_code == 0 and "1 of 1 refused records indexed" in retried.output
     assert run("reindex", "--check").exit_code == 0
 
     verified = run("verify")

@@ -359,3 +359,30 @@ def test_personal_values_typed_into_catalogue_fields_are_masked(
         assert ids(search_backend, **query) == [], query
     assert ids(search_backend, q="13957106341", personal_units=("/root/",)) == ["c1"]
     assert ids(search_backend, q="回访记录") == ["c1"]
+
+
+def test_a_document_without_words_indexes_and_a_refused_one_stops_no_other(
+        search_backend: SearchBackend) -> None:
+    from search import DocumentsRefused
+    from search.base import MAX_PAGES
+
+    blank = make_doc("blank", title="空白页", pages=((1, ""), (2, "   \n ")))
+    marks = make_doc("marks", title="标点页", pages=((1, "。，、——……！？（）"),))
+    empty = make_doc("empty", title="无页", pages=())
+    huge = make_doc("huge", pages=tuple((n, "页") for n in range(1, MAX_PAGES + 2)))
+    after = make_doc("after", title="合同", pages=((1, "之后的窃电记录"),))
+    with pytest.raises(DocumentsRefused) as refused:
+        search_backend.index([blank, marks, huge, empty, after])
+    assert list(refused.value.reasons) == ["huge"] and "pages" in refused.value.reasons["huge"]
+    assert refused.value.indexed == 4
+    search_backend.refresh()
+    found = {hit.record_id for hit in search_backend.search(SearchQuery(q="窃电")).hits}
+    assert found == {"after"}
+    for record_id, title in (("blank", "空白页"), ("marks", "标点页"), ("empty", "无页")):
+        hits = search_backend.search(SearchQuery(q=title)).hits
+        assert [hit.record_id for hit in hits] == [record_id]
+    with pytest.raises(DocumentsRefused) as again:
+        search_backend.rebuild([huge, after])
+    assert list(again.value.reasons) == ["huge"]
+    search_backend.refresh()
+    assert {d for d, _ in search_backend.digests()} == {"after"}
