@@ -42,6 +42,7 @@ from archive.services.jobs import JobContext, start_workers
 from archive.services.masking import mask_free_text, shown_to
 from archive.services.throttle import Throttle
 from archive.settings import Settings, get_settings
+from archive.spool import sweep
 from policies import CasbinAuthorizer
 from search import make_search
 from storage import make_store
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweep(settings.data_dir / "spool")  # what a process that died left there
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.engine = engine

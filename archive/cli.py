@@ -67,7 +67,9 @@ def worker(
     import threading
 
     from archive.services.jobs import WorkerPool
+    from archive.spool import sweep
 
+    sweep(get_settings().data_dir / "spool")
     pool = WorkerPool(get_settings(), processes)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -253,15 +255,49 @@ def reindex(
 
 
 @app.command()
-def verify() -> None:
-    """Check every original against its sha256, and the audit chain against its anchors.
+def verify(
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Also remove orphan objects older than the job lease.")] = False,
+) -> None:
+    """Check every original against its sha256, and the audit chain against its anchors;
+    report objects in storage that no row names (orphans of a crash mid-upload).
     An intact original that storage does not keep (WORM) gets its lock now: originals filed
     before retention existed, or whose lock failed when they were filed."""
     with _database() as sessions:
-        _verify(sessions)
+        orphans = _orphans(sessions, repair)
+        _verify(sessions, failed=bool(orphans))
 
 
-def _verify(sessions) -> None:  # type: ignore[no-untyped-def]
+def _orphans(sessions, repair: bool) -> bool:  # type: ignore[no-untyped-def]
+    """Report the orphan objects (and remove the old ones with ``repair``); whether any
+    is left."""
+    from datetime import UTC, datetime, timedelta
+
+    from archive.services.orphans import find_orphans, remove_orphans
+    from storage import make_store
+
+    settings = get_settings()
+    store = make_store(settings.storage)
+    with sessions() as session:
+        orphans = find_orphans(session, store)
+    if not orphans:
+        console.print("孤立对象 orphan objects: none")
+        return False
+    console.print(f"[red]孤立对象 orphan objects: {len(orphans)}[/red] (stored, named by no row)")
+    for orphan in orphans[:20]:
+        console.print(f"  {orphan.key}  {orphan.size} bytes  stored {orphan.modified}")
+    if not repair:
+        console.print("`archive verify --repair` removes those older than the job lease")
+        return True
+    removed, kept = remove_orphans(store, orphans, now=datetime.now(UTC),
+                                   older_than=timedelta(seconds=settings.job_lease_seconds))
+    console.print(f"removed {len(removed)} orphan objects")
+    for orphan, why in kept:
+        console.print(f"  kept {orphan.key}: {why}")
+    return bool(kept)
+
+
+def _verify(sessions, *, failed: bool = False) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from rich.progress import Progress
@@ -312,7 +348,7 @@ def _verify(sessions) -> None:  # type: ignore[no-untyped-def]
         else:
             console.print(f"[red]审计链 audit chain broken at event {chain.first_bad_seq}[/red]: "
                           f"{chain.problem}")
-    if bad or not chain.ok:
+    if bad or not chain.ok or failed:
         raise typer.Exit(1)
 
 

@@ -31,8 +31,8 @@ class RequestGuard:
     length exceeds the upload limit; any other body beyond :data:`MAX_BODY`, by its
     length or as it streams in) and requests carrying a NUL character in their query or
     their JSON or form body (PostgreSQL stores no NUL; SQLite would keep one silently).
-    Parsed bodies are read here, bounded, and handed on whole; uploads stream on to the
-    spool, which counts them."""
+    Parsed bodies are read here, bounded, and handed on whole; uploads stream on, counted
+    (the route reads them only once the caller's token and right to file are checked)."""
 
     def __init__(self, app: ASGIApp, *, upload_bytes: int, uploads: set[str]) -> None:
         self.app = app
@@ -56,8 +56,8 @@ class RequestGuard:
             await _refuse(scope, receive, send, 422, "invalid_input",
                           "the request holds a NUL character")
             return
-        if upload:  # streamed to the spool, which counts it (archive.services.records)
-            await self.app(scope, receive, send)
+        if upload:  # read by the route once the caller may file; counted as it streams
+            await self.app(scope, _counted(receive, limit), send)
             return
         body, too_large = await _read_body(receive, limit)
         if too_large:
@@ -91,6 +91,24 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks), False
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """The connection's messages, raising :class:`archive.errors.PayloadTooLarge` (a 413
+    from the reader's handler) as soon as the body passes ``limit``, chunked or not."""
+    from archive.errors import PayloadTooLarge
+
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise PayloadTooLarge(f"the request is larger than {limit} bytes")
+        return message
+
+    return counted
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -11,7 +11,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -27,6 +27,7 @@ class ObjectInfo:
     size: int
     sha256: str
     content_type: str = "application/octet-stream"
+    modified: datetime | None = field(default=None, compare=False)  # when stored (by stat)
 
 
 @dataclass(frozen=True)

@@ -95,9 +95,11 @@ class FilesystemStore:
             meta = json.loads(meta_path.read_text())
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        if not data_path.exists():
-            raise ObjectNotFound(key)
-        return ObjectInfo(key, meta["size"], meta["sha256"], meta["content_type"])
+        try:
+            modified = datetime.fromtimestamp(data_path.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        return ObjectInfo(key, meta["size"], meta["sha256"], meta["content_type"], modified)
 
     def exists(self, key: str) -> bool:
         data_path, meta_path = self._paths(key)

@@ -177,6 +177,7 @@ class MinioStore:
             result.size or 0,
             metadata.get("x-amz-meta-sha256", ""),
             result.content_type or "application/octet-stream",
+            result.last_modified,
         )
 
     def exists(self, key: str) -> bool:

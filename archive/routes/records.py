@@ -6,13 +6,17 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from archive.db.models import Record
 from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
-from archive.errors import Conflict, Gone, PermissionDenied
+from archive.errors import Conflict, Gone, InvalidInput, PermissionDenied
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
 from archive.services.access_copies import ensure_masked_copy, needs_masked_copy
@@ -49,25 +53,52 @@ def record_public(record: Record, actor: Actor) -> RecordPublic:
     )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RecordAccepted)
-def upload(
+class UploadFields(BaseModel):
+    """The catalogue fields sent with an upload, beside its ``file``."""
+
+    dossier_id: str = Field(max_length=64)
+    doc_type: str = Field(description="文件类型, e.g. 供用电合同", max_length=32)
+    title: str = Field(max_length=500)
+    doc_date: str = Field("", description="YYYY-MM-DD", max_length=10)
+    security_level: str = Field("内部", description="公开 / 内部 / 受限", max_length=8)
+
+
+def _upload_body() -> dict:
+    schema = UploadFields.model_json_schema()
+    schema["properties"]["file"] = {"type": "string", "format": "binary",
+                                    "description": "the scanned or born-digital original"}
+    schema["required"] = ["file", *schema.get("required", [])]
+    return {"requestBody": {"required": True,
+                            "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RecordAccepted,
+             openapi_extra=_upload_body())
+async def upload(
     request: Request,
-    file: Annotated[UploadFile, File(description="the scanned or born-digital original")],
-    dossier_id: Annotated[str, Form(max_length=64)],
-    doc_type: Annotated[str, Form(description="文件类型, e.g. 供用电合同", max_length=32)],
-    title: Annotated[str, Form(max_length=500)],
     sessions: SessionmakerDep, settings: SettingsDep, store: StoreDep, trail: TrailDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
-    doc_date: Annotated[str, Form(description="YYYY-MM-DD", max_length=10)] = "",
-    security_level: Annotated[str, Form(description="公开 / 内部 / 受限", max_length=8)] = "内部",
 ) -> RecordAccepted:
-    record, job = accept_upload(
-        sessions, actor=actor, store=store, ingest_settings=settings.ingest, trail=trail,
-        max_bytes=settings.max_upload_bytes, spool_dir=settings.data_dir / "spool",
-        upload=Upload(stream=file.file, filename=file.filename or "", dossier_id=dossier_id,
-                      doc_type=doc_type, title=title, doc_date=parse_doc_date(doc_date),
-                      security_level=security_level),
-    )
+    """File an original (multipart: ``file`` and :class:`UploadFields`). The caller's token
+    and right to file are checked before the body is read; a body past the upload limit is
+    answered 413 as soon as it passes it, chunked or not."""
+    async with request.form(max_files=1, max_fields=len(UploadFields.model_fields)) as form:
+        file = form.get("file")
+        if not isinstance(file, StarletteUploadFile):
+            raise InvalidInput("the upload holds no file part named file")
+        try:
+            fields = UploadFields.model_validate(
+                {k: v for k, v in form.items() if k != "file" and isinstance(v, str)})
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        record, job = await run_in_threadpool(
+            accept_upload, sessions, actor=actor, store=store,
+            ingest_settings=settings.ingest, trail=trail,
+            max_bytes=settings.max_upload_bytes, spool_dir=settings.data_dir / "spool",
+            upload=Upload(stream=file.file, filename=file.filename or "",
+                          dossier_id=fields.dossier_id, doc_type=fields.doc_type,
+                          title=fields.title, doc_date=parse_doc_date(fields.doc_date),
+                          security_level=fields.security_level))
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
         worker.notify()

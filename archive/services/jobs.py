@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +54,7 @@ from archive.services.masking import known_values
 from archive.services.records import page_rows
 from archive.services.retention import protect_record
 from archive.settings import ArchiveNumberSettings, Settings
+from archive.spool import scratch
 from ingest import IngestError, IngestSettings, extract_pages, inspect
 from ingest.ocr import OcrEngine, make_engine
 from ingest.pipeline import PageText
@@ -269,8 +269,7 @@ def _access_copy(ctx: JobContext, original: Path, pages: list[PageText], sha256:
 def _read_original(ctx: JobContext, job_id: str, key: str, sha256: str
                    ) -> tuple[list[PageText], str | None]:
     """Every page's text (text layer or OCR) and the stored access copy's key, if one."""
-    ctx.spool_dir.mkdir(parents=True, exist_ok=True)
-    with _Lease(ctx, job_id), tempfile.TemporaryDirectory(dir=ctx.spool_dir) as tmp:
+    with _Lease(ctx, job_id), scratch(ctx.spool_dir) as tmp:
         path = Path(tmp) / "original"
         with ctx.store.get(key) as source, open(path, "wb") as out:
             while chunk := source.read(1024 * 1024):

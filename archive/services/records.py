@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
 from archive.services.masking import spans_json
 from archive.services.retention import due_date, filing_date, period_for, protect_original
+from archive.spool import scratch
 from ingest import (
     MEDIA_TYPES,
     CorruptFile,
@@ -145,8 +145,7 @@ def receive_original(
 
     The caller catalogues it in one transaction and, if that fails, calls
     :func:`forget_original` so nothing is left behind."""
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=spool_dir) as tmp:
+    with scratch(spool_dir) as tmp:
         path = Path(tmp) / "upload"
         sha256, size = _spool(stream, path, max_bytes)
         if size == 0:

@@ -48,6 +48,7 @@ from archive.services.filing import get_dossier
 from archive.services.masking import shown_to
 from archive.services.records import get_record, record_target
 from archive.services.spreadsheet import write_csv
+from archive.spool import scratch
 from policies import Action
 from storage import HashingReader, ObjectStore, StorageError
 
@@ -170,8 +171,7 @@ def export(session: Session, *, actor: Actor, store: ObjectStore, receiver: str,
                         package_sha256="", package_size=0, status="exported")
     session.add(transfer)
     session.flush()
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=spool_dir) as tmp:
+    with scratch(spool_dir) as tmp:
         bag = Path(tmp) / f"transfer-{transfer.id}"
         rows = []
         for record in records:
