@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive.clock import Clock
@@ -136,11 +137,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.search.close()
             engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts served here, from a package: no CDN (intranets)
+    app = FastAPIOffline(
         title="客户档案管理系统 Customer Records Archive",
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/docs",
+        redoc_url="/redoc",
+        static_url="/docs-assets",
         openapi_url="/openapi.json",
     )
     for module in (auth, customers, dossiers, records, inbox, jobs, search, borrowing,

@@ -57,7 +57,7 @@ as_root() {
 
 install_debian() {
     local wanted=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng tesseract-ocr-osd
-        poppler-utils fonts-noto-cjk "postgresql-$PG_VERSION" unzip curl)
+        poppler-utils fonts-noto-cjk "postgresql-$PG_VERSION" unzip curl chromium)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

@@ -232,3 +232,31 @@ def cli_environment(monkeypatch, settings: Settings) -> None:  # type: ignore[no
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[int]:
+    """The app on a real loopback port (uvicorn in a thread of this process); yields it."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from archive.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)

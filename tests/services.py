@@ -48,6 +48,14 @@ def require_tesseract() -> None:
         _missing("tesseract")
 
 
+def chromium() -> str:
+    """Debian's Chromium, for browser tests (``scripts/services.sh install`` adds it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        _missing("chromium")
+    return found  # type: ignore[return-value]
+
+
 def empty_bucket(client, bucket: str) -> None:  # type: ignore[no-untyped-def]
     """Remove a test bucket with every version in it, locked ones included (legal holds
     lifted, governance retention bypassed: the test credentials are MinIO's root)."""

@@ -10,12 +10,10 @@ import select
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from archive.app import create_app
 from tests import documents
@@ -27,6 +25,7 @@ from tests.factories import (
     login,
     make_settings,
 )
+from tests.factories import served as serve
 
 ARCHIVE = str(Path(sys.executable).with_name("archive"))
 CHUNK = 64 * 1024
@@ -35,25 +34,11 @@ MEGABYTE = 1024 * 1024
 
 @pytest.fixture
 def served(tmp_path):
-    """The app on a real port (uvicorn in a thread), with a 256 KB upload limit."""
+    """The app on a real port, with a 256 KB upload limit."""
     with make_settings("embedded", tmp_path, max_upload_bytes=256 * 1024) as settings:
         bootstrap(settings)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1",
-                                               port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        try:
+        with serve(settings) as port:
             yield settings, port
-        finally:
-            server.should_exit = True
-            thread.join(30)
 
 
 def _stream(port: int, headers: dict[str, str], fields: dict[str, str],
