@@ -14,12 +14,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from archive.clock import Clock
 from archive.db.session import make_engine, make_sessionmaker
 from archive.deps import client_address
-from archive.errors import ArchiveError, RateLimited
+from archive.errors import ArchiveError, IntegrityFault, RateLimited
 from archive.middleware import RequestGuard, SecurityHeaders, error_response, security_headers
 from archive.routes import (
     accounts,
@@ -93,6 +94,21 @@ def _register_errors(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"),
                               str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    def database_away(request: Request, exc: OperationalError) -> JSONResponse:
+        # locked past its busy timeout, connection refused or dropped: retryable
+        log.warning("database unavailable: %s", exc.orig)
+        return error_response(503, "backend_unavailable",
+                              "the database is unavailable or busy; try again shortly",
+                              {"Retry-After": "5"})
+
+    @app.exception_handler(IntegrityError)
+    def constraint_broken(request: Request, exc: IntegrityError) -> JSONResponse:
+        # services check what a client can cause (duplicates, conflicts) before writing;
+        # a constraint that still breaks is a fault of the archive, with an id for the log
+        fault = IntegrityFault(f"database constraint: {exc.orig}")
+        return error_response(fault.status, fault.code, fault.detail, **fault.extra())
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -11,10 +11,21 @@
     ├── Conflict                       409    conflict
     │   ├── DuplicateRecord            409    duplicate_record (the existing id, if in reach)
     │   └── SeparationOfDuties         409    separation_of_duties (names the invariant)
-    └── BackendUnavailable             503    backend_unavailable
+    ├── Locked                         423    locked (retention or a legal hold in storage)
+    ├── IntegrityFault                 500    integrity_error (an event id for the log)
+    └── BackendUnavailable             503    backend_unavailable (Retry-After)
+
+:func:`storage_failure` gives the error of a :class:`storage.StorageError`.
 """
 
 from __future__ import annotations
+
+import logging
+import uuid
+
+from storage import ChecksumMismatch, InvalidKey, ObjectLocked, ObjectNotFound, StorageError
+
+log = logging.getLogger(__name__)
 
 
 class ArchiveError(Exception):
@@ -116,6 +127,41 @@ class SeparationOfDuties(Conflict):
         return {"invariant": self.invariant}
 
 
+class Locked(ArchiveError):
+    status = 423
+    code = "locked"
+
+
+class IntegrityFault(ArchiveError):
+    """What the archive holds is not what it recorded (a checksum differs, an object or a
+    row is missing, a constraint broke): the answer carries an event id, the log the rest."""
+
+    status = 500
+    code = "integrity_error"
+
+    def __init__(self, detail: str) -> None:
+        self.event_id = uuid.uuid4().hex[:16]
+        log.error("integrity fault %s: %s", self.event_id, detail)
+        super().__init__(f"the archive found a fault in what it holds; it is logged as "
+                         f"event {self.event_id}")
+
+    def extra(self) -> dict[str, object]:
+        return {"event_id": self.event_id}
+
+
+def storage_failure(exc: StorageError, what: str = "object storage") -> ArchiveError:
+    """The answer to a storage error: a lock is 423, a fault in what is stored (a checksum,
+    a missing object, a bad key) 500 with an event id, an outage 503."""
+    if isinstance(exc, ObjectLocked):
+        return Locked(f"{what}: {exc}")
+    if isinstance(exc, ChecksumMismatch | ObjectNotFound | InvalidKey):
+        return IntegrityFault(f"{what}: {exc}")
+    return BackendUnavailable(f"{what}: {exc}")
+
+
 class BackendUnavailable(ArchiveError):
     status = 503
     code = "backend_unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}

@@ -108,6 +108,15 @@ def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+def _query_error(exc: sqlite3.OperationalError) -> InvalidQuery | SearchUnavailable:
+    """A query FTS5 cannot parse is the query's fault; a locked, busy or failing database
+    is the backend's (retryable)."""
+    message = str(exc).lower()
+    if "fts5" in message or "syntax error" in message or "malformed match" in message:
+        return InvalidQuery(f"cannot run query: {exc}")
+    return SearchUnavailable(f"embedded index: {exc}")
+
+
 def grams(tokens: list[str] | tuple[str, ...]) -> list[str]:
     """The char stream as it is indexed: a Chinese char followed by another is stored as
     the pair (its position keeps one token per char), any other token as itself."""
@@ -372,7 +381,7 @@ class EmbeddedSearch:
                          for row in rows}
                 pages = self._pages(shown)
             except sqlite3.OperationalError as exc:
-                raise InvalidQuery(f"cannot run query: {exc}") from exc
+                raise _query_error(exc) from exc
         hits = tuple(
             SearchHit(
                 record_id=row["record_id"], dossier_id=row["dossier_id"],

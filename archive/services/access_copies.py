@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from archive.db.models import Record
-from archive.errors import BackendUnavailable
+from archive.errors import storage_failure
 from archive.services.masking import known_values, page_spans
 from archive.services.records import record_pages
 from ingest import IngestSettings
@@ -89,5 +89,5 @@ def ensure_masked_copy(session: Session, store: ObjectStore, record: Record, *,
             with open(target, "rb") as stream:
                 store.put(key, stream, content_type="application/pdf")
     except StorageError as exc:
-        raise BackendUnavailable(f"object storage: {exc}") from exc
+        raise storage_failure(exc) from exc
     return key

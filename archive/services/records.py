@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import InboxItem, Job, Page, Record
 from archive.errors import (
-    BackendUnavailable,
     DuplicateRecord,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
     UnsupportedMedia,
+    storage_failure,
 )
 from archive.services.access import SECURITY_LEVELS, Actor, permits, require_unit
 from archive.services.audit import Event, Trail
@@ -160,7 +160,7 @@ def receive_original(
             with open(path, "rb") as f:
                 store.put(key, f, sha256=sha256, content_type=media_type)
         except StorageError as exc:
-            raise BackendUnavailable(f"object storage: {exc}") from exc
+            raise storage_failure(exc) from exc
     return Received(sha256, size, media_type, page_count, key, clean_filename(filename))
 
 
@@ -264,14 +264,14 @@ def open_object(store: ObjectStore, key: str) -> BinaryIO:
     try:
         return store.get(key)
     except StorageError as exc:
-        raise BackendUnavailable(f"object storage: {exc}") from exc
+        raise storage_failure(exc) from exc
 
 
 def stat_object(store: ObjectStore, key: str) -> ObjectInfo:
     try:
         return store.stat(key)
     except StorageError as exc:
-        raise BackendUnavailable(f"object storage: {exc}") from exc
+        raise storage_failure(exc) from exc
 
 
 def page_rows(record_id: str, pages: Iterable[PageText],

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -36,12 +37,12 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import Record, Transfer
 from archive.errors import (
-    BackendUnavailable,
     Conflict,
     Gone,
     InvalidInput,
     NotFound,
     PermissionDenied,
+    storage_failure,
 )
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.filing import get_dossier
@@ -120,7 +121,7 @@ def _copy(store: ObjectStore, key: str, target: Path, expected: str | None) -> N
             while chunk := reader.read(1024 * 1024):
                 out.write(chunk)
     except StorageError as exc:
-        raise BackendUnavailable(f"object storage: {exc}") from exc
+        raise storage_failure(exc) from exc
     if expected is not None and reader.hexdigest != expected:
         raise Conflict(f"{key} no longer matches its recorded sha256; run `archive verify` "
                        "before transferring")
@@ -199,7 +200,7 @@ def export(session: Session, *, actor: Actor, store: ObjectStore, receiver: str,
             with open(package, "rb") as stream:
                 info = store.put(key, stream, content_type="application/zip")
         except StorageError as exc:
-            raise BackendUnavailable(f"object storage: {exc}") from exc
+            raise storage_failure(exc) from exc
     transfer.package_key, transfer.package_sha256 = key, info.sha256
     transfer.package_size = info.size
     session.flush()
@@ -296,12 +297,46 @@ def check_package(path: Path) -> PackageCheck:
                             "payload files match manifest-sha256", len(bag.payload_entries()))
 
 
+# what a received package may unpack to: a transfer of records, not a zip bomb
+MAX_MEMBERS = 200_000
+MAX_RATIO = 100  # uncompressed / compressed, for members over a megabyte (scans barely shrink)
+MAX_UNPACKED = 64 * 1024**3
+
+
 def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
-    for member in archive.infolist():
+    """Unpack a received zip, refusing before anything is written a path outside the bag,
+    too many members, a size beyond :data:`MAX_UNPACKED` or the disk's free half, or a
+    member compressed beyond :data:`MAX_RATIO`; and while writing, a member longer than
+    it said it was."""
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise InvalidInput(f"the zip holds {len(members)} members (at most {MAX_MEMBERS})")
+    limit = min(MAX_UNPACKED, shutil.disk_usage(target).free // 2)
+    total = 0
+    for member in members:
         destination = (target / member.filename).resolve()
         if not destination.is_relative_to(target.resolve()):
             raise InvalidInput(f"the zip holds a path outside the bag: {member.filename}")
-    archive.extractall(target)
+        ratio = member.file_size // max(member.compress_size, 1)
+        if member.file_size > 1024 * 1024 and ratio > MAX_RATIO:
+            raise InvalidInput(f"{member.filename} is compressed {ratio}:1, beyond "
+                               f"{MAX_RATIO}:1 (a zip bomb?)")
+        total += member.file_size
+    if total > limit:
+        raise InvalidInput(f"the zip unpacks to {total} bytes, more than {limit} allowed here")
+    for member in members:
+        destination = (target / member.filename).resolve()
+        if member.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with archive.open(member) as source, open(destination, "wb") as out:
+            while chunk := source.read(1024 * 1024):
+                written += len(chunk)
+                if written > member.file_size:
+                    raise InvalidInput(f"{member.filename} is longer than the zip says")
+                out.write(chunk)
 
 
 def transferred_ids(transfer: Transfer) -> list[str]:

@@ -119,3 +119,27 @@ def test_transfers_are_refused_to_those_who_may_not_make_them(client, dossier) -
     assert client.post("/api/v1/transfers", headers=archivist,
                        json={"receiver": "x", "record_ids": ["missing"]}).status_code == 404
     assert client.get("/api/v1/transfers", headers=archivist).json() == []
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    bomb = tmp_path / "bomb.zip"
+    with (zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+          archive.open("bag/data/zeros.bin", "w") as member):
+        for _ in range(64):
+            member.write(bytes(1024 * 1024))
+    assert bomb.stat().st_size < 1024 * 1024  # 64 MB of zeros in well under one
+    unpacked = tmp_path / "unpack"
+    unpacked.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(unpacked))
+    checked = check_package(bomb)
+    assert not checked.valid and "zip bomb" in checked.detail
+    assert list(unpacked.rglob("*.bin")) == []
+    # a package that says it unpacks to more than the disk can spare is refused alike
+    import archive.services.transfer as transfer
+
+    monkeypatch.setattr(transfer, "MAX_RATIO", 10**6)
+    monkeypatch.setattr(transfer, "MAX_UNPACKED", 32 * 1024 * 1024)
+    checked = check_package(bomb)
+    assert not checked.valid and "more than" in checked.detail

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from archive.app import create_app
 from tests import documents
@@ -116,8 +117,6 @@ def test_a_clerk_may_not_file_and_is_told_before_the_body(served) -> None:
 
 def test_a_chunked_upload_past_the_limit_is_refused_as_it_passes(served) -> None:
     settings, port = served
-    from fastapi.testclient import TestClient
-
     with TestClient(create_app(settings)) as client:
         archivist = login(client, "archivist")
         create_customer(client, archivist, "3300012345")
@@ -163,10 +162,18 @@ with open(sys.argv[1], "rb") as stream:
 """
 
 
+@pytest.fixture
+def embedded(tmp_path):
+    """The embedded defaults in a data folder the CLI reads by ARCHIVE_DATA_DIR."""
+    with make_settings("embedded", tmp_path) as settings:
+        bootstrap(settings)
+        with TestClient(create_app(settings)) as client:
+            yield settings, client
+
+
 def test_an_original_stored_by_a_process_killed_before_its_commit_is_found_and_removed(
-        client, settings, tmp_path, monkeypatch) -> None:
-    if settings.database_url.startswith("postgresql"):
-        pytest.skip("the CLI of this test reads the embedded data folder")
+        embedded, tmp_path) -> None:
+    settings, client = embedded
     archivist = login(client, "archivist")
     create_customer(client, archivist, "3300012345")
     dossier = create_dossier(client, archivist, "3300012345")["id"]
@@ -192,7 +199,5 @@ def test_an_original_stored_by_a_process_killed_before_its_commit_is_found_and_r
     code, clean = verify()
     assert code == 0 and "orphan objects: none" in clean, clean
     # the next start sweeps the dead process's spool folder
-    from fastapi.testclient import TestClient
-
     with TestClient(create_app(settings)):
         assert _spool_left(settings) == []
