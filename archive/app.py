@@ -6,7 +6,9 @@ and the embedded ingest worker once; routes reach them through :mod:`archive.dep
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,6 +43,7 @@ from archive.routes import (
 )
 from archive.services.audit import Anchorer, Event, Trail
 from archive.services.jobs import JobContext, start_workers
+from archive.services.logins import HashTimer, LoginThrottle
 from archive.services.masking import mask_free_text, shown_to
 from archive.services.throttle import Throttle
 from archive.settings import Settings, get_settings
@@ -132,6 +135,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.clock = Clock()
         app.state.authorizer = CasbinAuthorizer(engine, clock=app.state.clock.now)
         app.state.search_throttle = Throttle("search", settings.search_rate_limit)
+        app.state.login_throttle = LoginThrottle()
+        app.state.hash_timer = HashTimer()
+        # password checks at once: a core left for everything else during a login flood
+        app.state.hash_slots = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
         app.state.audit_key = settings.audit.key
         app.state.anchorer = Anchorer(
             app.state.sessions, app.state.store, settings.audit.anchor_seconds,

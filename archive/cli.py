@@ -143,6 +143,28 @@ def users_add(
     console.print(f"user {name} added as {role} in {unit}")
 
 
+@users_app.command("reset-password")
+def users_reset_password(name: str) -> None:
+    """Give NAME a new password, read from standard input, to be changed at the next login
+    (for any account, the three administrators' included); every session of NAME ends."""
+    from archive.errors import ArchiveError
+    from archive.services.accounts import get_user, set_password
+    from archive.services.audit import Event, Trail
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("temporary password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        with _database() as sessions, sessions.begin() as session:
+            set_password(session, get_user(session, name), password, must_change=True)
+            Trail(get_settings().audit.key, None, "cli").record(
+                session, Event("password:reset", "user", name), username="cli")
+    except ArchiveError as exc:
+        raise _fail(exc.detail) from None
+    console.print(f"password of {name} reset; it must be changed at the next login")
+
+
 @app.command()
 def demo(
     password: Annotated[str | None, typer.Option(

@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.clock import Clock
-from archive.errors import NotAuthenticated
+from archive.errors import NotAuthenticated, PasswordChangeRequired
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_from_token
 from archive.services.audit import Trail
@@ -71,9 +71,11 @@ AuthorizerDep = Annotated[Authorizer, Depends(get_authorizer)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def current_user(
+def current_user_any(
     request: Request, token: Annotated[str | None, Depends(oauth2)],
 ) -> Actor:
+    """The caller, whether or not they must change a reset password first (for the few
+    routes that serve them then: the change itself, their profile, logout)."""
     if not token:
         raise NotAuthenticated("a bearer token is required")
     state = _state(request)
@@ -83,6 +85,14 @@ def current_user(
         actor = actor_from_token(session, token, state.settings.auth, state.authorizer)
     # Kept for the error handlers, which audit denials on the actor's behalf.
     request.state.actor = actor
+    return actor
+
+
+def current_user(actor: Annotated[Actor, Depends(current_user_any)]) -> Actor:
+    """The caller, who has changed any reset password."""
+    if actor.must_change_password:
+        raise PasswordChangeRequired("change the reset password first: POST "
+                                     "/api/v1/auth/password")
     return actor
 
 

@@ -6,6 +6,7 @@
     ├── UnsupportedMedia               415    unsupported_media_type
     ├── NotAuthenticated               401    not_authenticated
     ├── PermissionDenied               403    forbidden
+    │   └── PasswordChangeRequired     403    password_change_required (after a reset)
     ├── NotFound                       404    not_found
     ├── RateLimited                    429    rate_limited (Retry-After)
     ├── Conflict                       409    conflict
@@ -66,6 +67,10 @@ class NotAuthenticated(ArchiveError):
 class PermissionDenied(ArchiveError):
     status = 403
     code = "forbidden"
+
+
+class PasswordChangeRequired(PermissionDenied):
+    code = "password_change_required"
 
 
 class NotFound(ArchiveError):

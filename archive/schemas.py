@@ -18,6 +18,14 @@ Level = Literal["公开", "内部", "受限"]
 class Token(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 scheme name
+    password_change_required: bool = Field(
+        False, description="a reset password: every route but POST /auth/password answers "
+                           "403 password_change_required until it is changed")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
 
 
 class Me(BaseModel):
@@ -27,6 +35,7 @@ class Me(BaseModel):
     unit: str
     clearance: str
     personal_info: bool
+    password_change_required: bool = False
 
 
 class CustomerCreate(BaseModel):

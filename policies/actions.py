@@ -51,6 +51,7 @@ class Action(StrEnum):
     AUDIT_READ = "audit:read"  # events, exports and chain verification
     ACCOUNT_CREATE = "account:create"
     ACCOUNT_DISABLE = "account:disable"
+    ACCOUNT_RESET = "account:reset"  # a new temporary password, changed at next login
     ROLE_ASSIGN = "role:assign"
     POLICY_EDIT = "policy:edit"
     MAINTENANCE = "maintenance:run"  # operations of the system admin (系统维护)

@@ -44,7 +44,8 @@ _DUTIES: dict[Duty, tuple[Action, ...]] = {
     ),
     Duty.AUDIT: (Action.AUDIT_READ,),
     Duty.SECURITY: (Action.ROLE_ASSIGN, Action.POLICY_EDIT),
-    Duty.SYSTEM: (Action.ACCOUNT_CREATE, Action.ACCOUNT_DISABLE, Action.MAINTENANCE),
+    Duty.SYSTEM: (Action.ACCOUNT_CREATE, Action.ACCOUNT_DISABLE, Action.ACCOUNT_RESET,
+                  Action.MAINTENANCE),
 }
 DUTY_OF_ACTION: dict[Action, Duty] = {
     action: duty for duty, actions in _DUTIES.items() for action in actions}

@@ -33,8 +33,8 @@ def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     from archive.services import accounts
 
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+    monkeypatch.setattr(accounts, "hasher", cheap)
+    monkeypatch.setattr(accounts, "DUMMY_HASH", cheap.hash("not-a-real-password"))
 
 
 @pytest.fixture(params=["filesystem", pytest.param("minio", marks=pytest.mark.integration)])

@@ -67,10 +67,14 @@ class User(Base):
     personal_info: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Lockout after repeated failed logins, and revocation of every token issued so far.
+    # (unused since logins are throttled by delays, not locked: kept for old databases)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column()
+    # revocation of every token issued so far
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # set by a reset: every route but the password change refuses until it is changed
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
     last_login_at: Mapped[datetime | None] = mapped_column()
 
     unit: Mapped[Unit] = relationship(lazy="joined")

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import Unit, User
 from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
+from archive.errors import SeparationOfDuties
 from archive.schemas import Code, Level
 from archive.services.access import Actor
-from archive.services.accounts import add_user, assign, set_active
+from archive.services.accounts import add_user, assign, get_user, set_active, set_password
 from archive.services.audit import Event, Trail
-from archive.services.policy import grants_of
-from policies import Action
+from archive.services.logins import temporary_password
+from archive.services.policy import grants_of, roles_of
+from policies import Action, Role
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
@@ -110,3 +112,33 @@ def grants(
     trail.record(session, Event("role:assign", "user", username, details=body.model_dump()))
     session.commit()
     return account_public(session, user)
+
+
+class TemporaryPassword(BaseModel):
+    username: str
+    temporary_password: str = Field(description="shown once; to be changed at next login")
+
+
+ADMINISTRATORS = {Role.AUDITOR, Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN}
+
+
+@router.post("/{username}/password-reset", response_model=TemporaryPassword)
+def reset_password(
+    username: str, session: SessionDep, trail: TrailDep,
+    actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_RESET))],
+) -> TemporaryPassword:
+    """A temporary password for a user who forgot theirs: every session of theirs ends,
+    and at the next login they must change it before anything else. The three
+    administrators' passwords are not reset here (the system admin would hold the auditor's
+    or the security admin's): an operator resets them on the server, ``archive users
+    reset-password``."""
+    user = get_user(session, username)
+    if roles_of(session, username) & ADMINISTRATORS:
+        raise SeparationOfDuties("administrators-reset-on-the-server",
+                                 f"{username} is an administrator; reset with `archive users "
+                                 "reset-password` on the server")
+    password = temporary_password()
+    set_password(session, user, password, must_change=True)
+    trail.record(session, Event("password:reset", "user", username))
+    session.commit()
+    return TemporaryPassword(username=username, temporary_password=password)

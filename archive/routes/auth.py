@@ -1,24 +1,28 @@
 """``/api/v1/auth``: the OAuth2 password flow and the caller's own profile."""
 
+import asyncio
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 
-from archive.deps import CurrentUser, SessionDep, SettingsDep, TrailDep, client_address
+from archive.db.models import utcnow
+from archive.deps import SessionDep, client_address, current_user_any
 from archive.errors import NotAuthenticated
-from archive.schemas import Me, Token
+from archive.schemas import Me, PasswordChange, Token
+from archive.services.access import Actor
 from archive.services.accounts import (
-    AccountLocked,
     account_exists,
     actor_for,
-    authenticate,
     get_user,
     issue_token,
-    note_failed_login,
     revoke_tokens,
+    set_password,
 )
 from archive.services.audit import Event, Trail
+from archive.services.logins import REFUSED, Credentials, check_credentials
 from policies import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -40,48 +44,100 @@ class TokenForm(OAuth2PasswordRequestForm):
                          scope=scope, client_id=client_id, client_secret=client_secret)
 
 
-@router.post("/token", response_model=Token)
-def token(
-    request: Request, form: Annotated[TokenForm, Depends()],
-    session: SessionDep, settings: SettingsDep,
-) -> Token:
-    trail = Trail(request.app.state.audit_key, None, client_address(request))
-    name = form.username[:64]
-    try:
-        user = authenticate(session, username=form.username, password=form.password)
-    except NotAuthenticated as exc:
-        session.rollback()
-        locked_now = (not isinstance(exc, AccountLocked)
-                      and note_failed_login(session, username=form.username))
-        # The event names an account only if there is one: a typed name is no actor (and
-        # the reserved names of the system's own work never are).
-        actor_name = name if account_exists(session, form.username) else "-"
-        trail.record(session, Event("login", "user", name, decision="deny", reason=exc.detail),
-                     username=actor_name)
-        if locked_now:
-            trail.record(session, Event("account:lock", "user", name,
-                                        reason="repeated failed logins"), username=actor_name)
-        session.commit()
-        raise
-    actor = actor_for(session, user.username, request.app.state.authorizer)
-    Trail(trail.key, actor, trail.client).record(
-        session, Event("login", "user", user.username))
-    session.commit()
-    return Token(access_token=issue_token(user, settings.auth))
+@router.post("/token", response_model=Token, responses={401: {"description": REFUSED}})
+async def token(request: Request, form: Annotated[TokenForm, Depends()]) -> Token:
+    """Sign in. Every failure (unknown account, wrong password, disabled, too many attempts)
+    gets the same answer after about the same time; after a few failures from one address,
+    each attempt waits a delay that doubles with every further failure."""
+    state = request.app.state
+    client = client_address(request)
+    name = form.username
+    if state.login_throttle.wait(name, client) > 0:
+        await asyncio.sleep(state.hash_timer.typical)
+        if state.login_throttle.refused(name, client):  # the first of a burst is audited
+            await run_in_threadpool(_refusal, state, name, client, "too many failed attempts")
+        raise NotAuthenticated(REFUSED)
+    async with state.hash_slots:  # argon2 on at most the cores it may take, no lock held
+        started = time.monotonic()
+        found = await run_in_threadpool(check_credentials, state.engine, name, form.password)
+        state.hash_timer.add(time.monotonic() - started)
+    if found is None:
+        state.login_throttle.failed(name, client)
+        await run_in_threadpool(_refusal, state, name, client, "wrong username or password")
+        raise NotAuthenticated(REFUSED)
+    state.login_throttle.succeeded(name, client)
+    return await run_in_threadpool(_signed_in, state, found, client)
+
+
+def _refusal(state, name: str, client: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    # The event names an account only if there is one: a typed name is no actor (and the
+    # reserved names of the system's own work never are).
+    with state.sessions.begin() as session:
+        actor_name = name if account_exists(session, name) else "-"
+        Trail(state.audit_key, None, client).record(
+            session, Event("login", "user", name[:64], decision="deny", reason=reason),
+            username=actor_name)
+
+
+def _signed_in(state, found: Credentials, client: str) -> Token:  # type: ignore[no-untyped-def]
+    with state.sessions.begin() as session:
+        user = get_user(session, found.username)
+        user.last_login_at = utcnow()
+        actor = actor_for(session, user.username, state.authorizer)
+        Trail(state.audit_key, actor, client).record(
+            session, Event("login", "user", user.username))
+        return Token(access_token=issue_token(user, state.settings.auth),
+                     password_change_required=user.must_change_password)
+
+
+@router.post("/password", response_model=Token, responses={401: {"description": REFUSED}})
+async def change_password(request: Request, body: PasswordChange,
+                          actor: Annotated[Actor, Depends(current_user_any)]) -> Token:
+    """Change one's own password (a reset one must be changed before anything else): the
+    current password is checked as a login is, every other session ends, and the answer
+    is a fresh token."""
+    state = request.app.state
+    client = client_address(request)
+    if state.login_throttle.wait(actor.username, client) > 0:
+        await asyncio.sleep(state.hash_timer.typical)
+        raise NotAuthenticated(REFUSED)
+    async with state.hash_slots:
+        found = await run_in_threadpool(check_credentials, state.engine, actor.username,
+                                        body.current_password)
+    if found is None:
+        state.login_throttle.failed(actor.username, client)
+        await run_in_threadpool(_refusal, state, actor.username, client,
+                                "wrong current password")
+        raise NotAuthenticated(REFUSED)
+    async with state.hash_slots:
+        return await run_in_threadpool(_changed, state, actor, body.new_password, client)
+
+
+def _changed(state, actor: Actor, password: str, client: str) -> Token:  # type: ignore[no-untyped-def]
+    with state.sessions.begin() as session:
+        user = get_user(session, actor.username)
+        set_password(session, user, password, must_change=False)
+        Trail(state.audit_key, actor, client).record(
+            session, Event("password:change", "user", user.username))
+        session.flush()
+        return Token(access_token=issue_token(user, state.settings.auth))
 
 
 @router.post("/logout", status_code=204)
-def logout(actor: CurrentUser, session: SessionDep, trail: TrailDep) -> Response:
+def logout(request: Request, actor: Annotated[Actor, Depends(current_user_any)],
+           session: SessionDep) -> Response:
     """Revoke every token of the caller (all their sessions end)."""
     revoke_tokens(get_user(session, actor.username))
-    trail.record(session, Event("logout", "user", actor.username))
+    Trail(request.app.state.audit_key, actor, client_address(request)).record(
+        session, Event("logout", "user", actor.username))
     session.commit()
     return Response(status_code=204)
 
 
 @router.get("/me", response_model=Me)
-def me(actor: CurrentUser) -> Me:
+def me(actor: Annotated[Actor, Depends(current_user_any)]) -> Me:
     label = ROLE_LABELS[Role(actor.role)] if actor.role else "未分配角色"
     return Me(username=actor.username, role=actor.role, role_label=label,
               unit=actor.unit_code, clearance=actor.clearance,
-              personal_info=actor.personal_info)
+              personal_info=actor.personal_info,
+              password_change_required=actor.must_change_password)

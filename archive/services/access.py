@@ -48,6 +48,7 @@ class Actor:
     clearance: str
     personal_info: bool = False  # holds the personal-information clearance
     authorizer: Authorizer = field(kw_only=True, compare=False, repr=False)
+    must_change_password: bool = field(default=False, kw_only=True)  # signed in on a reset
 
     @property
     def subject(self) -> Subject:

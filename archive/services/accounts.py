@@ -1,7 +1,8 @@
 """Units, users, passwords (argon2) and bearer tokens (JWT).
 
 Public surface: :func:`ensure_root_unit`, :func:`add_unit`, :func:`add_user`,
-:func:`authenticate`, :func:`issue_token`, :func:`actor_from_token`.
+:func:`check_password`, :func:`set_password`, :func:`issue_token`, :func:`actor_from_token`
+(signing in: :mod:`archive.services.logins`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from datetime import timedelta
 
 import jwt
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.clock import as_utc
 from archive.db.models import Unit, User, utcnow
 from archive.errors import (
     Conflict,
@@ -30,16 +29,18 @@ from archive.services.policy import lock_policy, require_other_holder, roles_of,
 from archive.settings import AuthSettings
 from policies import Authorizer, Role
 
-_hasher = PasswordHasher()
+hasher = PasswordHasher()
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MIN_PASSWORD_LENGTH = 10
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_STRENGTH = 3  # zxcvbn's score, 0-4: 3 is "safely unguessable" online
+# words a password of this archive's people is often made of (zxcvbn knows English ones)
+_COMMON_HERE = ("woaini", "5201314", "1314", "520", "dangan", "gongdian", "dianli", "guowang",
+                "sgcc", "archive", "admin", "mima", "qwer", "abc")
 # Actor names of the audit trail for work no account does (the workers, the CLI, anonymous
 # requests): no account may carry one, so no event can be passed off as the system's.
 RESERVED_NAMES = frozenset({"system", "anonymous", "worker", "cli", "-"})
 # Verified against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+DUMMY_HASH = hasher.hash("not-a-real-password")
 
 
 def ensure_root_unit(session: Session, *, code: str, name: str) -> Unit:
@@ -89,7 +90,7 @@ def add_user(
         raise Conflict(f"user {taken} exists" if taken == username
                        else f"user {username} is too like {taken}, which exists")
     unit = get_unit(session, unit_code)
-    user = User(username=username, password_hash=_hasher.hash(password), role=role,
+    user = User(username=username, password_hash=hasher.hash(password), role=role,
                 unit_id=unit.id, clearance=clearance, personal_info=personal_info,
                 active=True)
     session.add(user)
@@ -100,7 +101,10 @@ def add_user(
 
 def check_password(password: str, *, username: str) -> None:
     """口令规则: at least 10 characters of at least two kinds (letters, digits, other),
-    not containing the username."""
+    not containing the username, and not guessable: not a common password nor made like
+    one (zxcvbn's score of at least :data:`MIN_PASSWORD_STRENGTH`)."""
+    from zxcvbn import zxcvbn
+
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     kinds = sum(any(test(c) for c in password)
@@ -109,41 +113,19 @@ def check_password(password: str, *, username: str) -> None:
         raise InvalidInput("password must mix at least two of letters, digits and symbols")
     if username and username.lower() in password.lower():
         raise InvalidInput("password must not contain the username")
+    judged = zxcvbn(password[:100], user_inputs=[username, *_COMMON_HERE])
+    if judged["score"] < MIN_PASSWORD_STRENGTH:
+        why = judged["feedback"]["warning"] or "it is made like common passwords"
+        raise InvalidInput(f"口令太容易猜到 password too easy to guess: {why}")
 
 
-class AccountLocked(NotAuthenticated):
-    pass
-
-
-def authenticate(session: Session, *, username: str, password: str) -> User:
-    """The user with these credentials; a successful login resets the failure count."""
-    user = session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and as_utc(user.locked_until) > now:
-        raise AccountLocked("account locked after repeated failed logins; try again later")
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        raise NotAuthenticated("wrong username or password") from None
-    if user is None or not user.active:
-        raise NotAuthenticated("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    return user
-
-
-def note_failed_login(session: Session, *, username: str) -> bool:
-    """Count a failed login; returns True when this failure locks the account."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        return False
-    user.failed_logins += 1
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        user.failed_logins = 0
-        user.locked_until = utcnow() + LOCKOUT
-        return True
-    return False
+def set_password(session: Session, user: User, password: str, *, must_change: bool) -> None:
+    """A new password (checked by :func:`check_password`); every token issued so far stops
+    working. ``must_change``: it is a temporary one, to be changed at the next login."""
+    check_password(password, username=user.username)
+    user.password_hash = hasher.hash(password)
+    user.must_change_password = must_change
+    revoke_tokens(user)
 
 
 def issue_token(user: User, settings: AuthSettings) -> str:
@@ -171,7 +153,8 @@ def actor_from_token(session: Session, token: str, settings: AuthSettings,
 def _actor(user: User, authorizer: Authorizer) -> Actor:
     return Actor(user_id=user.id, username=user.username, role=user.role,
                  unit_code=user.unit.code, unit_path=user.unit.path, clearance=user.clearance,
-                 personal_info=user.personal_info, authorizer=authorizer)
+                 personal_info=user.personal_info, authorizer=authorizer,
+                 must_change_password=user.must_change_password)
 
 
 def actor_for(session: Session, username: str, authorizer: Authorizer) -> Actor:

@@ -1,4 +1,5 @@
-"""Accounts: lockout, revocation, and the separation of the three administrators (三员分立)."""
+"""Accounts: throttled logins, password change and reset, revocation, and the separation
+of the three administrators (三员分立)."""
 
 from __future__ import annotations
 
@@ -23,16 +24,91 @@ def audited(client, **filters) -> list[dict]:
     return response.json()["events"]
 
 
-def test_repeated_failed_logins_lock_the_account(client) -> None:
-    for _ in range(5):
+def test_failed_logins_slow_the_guesser_not_the_owner(client) -> None:
+    throttle = client.app.state.login_throttle
+    now = [1000.0]
+    throttle.clock = lambda: now[0]
+    for _ in range(3):
         assert token(client, "clerk", "wrong-password-1").status_code == 401
-    locked = token(client, "clerk", PASSWORD)
-    assert locked.status_code == 401
-    assert "locked" in locked.json()["detail"]
-    assert token(client, "clerk_gs", PASSWORD).status_code == 200  # others are unaffected
-    locks = audited(client, action="account:lock")
-    assert [e["object_id"] for e in locks] == ["clerk"]
-    assert len(audited(client, action="login", actor="clerk", decision="deny")) == 6
+    # the fourth attempt comes too soon: refused unchecked, the right password too, with the
+    # same answer as a wrong one, and as an unknown account
+    too_soon = token(client, "clerk", PASSWORD)
+    assert too_soon.status_code == 401
+    wrong = token(client, "clerk", "wrong-password-1").json()
+    unknown = token(client, "nobody-here", "wrong-password-1").json()
+    assert too_soon.json() == wrong == unknown
+    now[0] += 1.5  # the first delay has passed: the owner gets in, and nothing was locked
+    assert token(client, "clerk", PASSWORD).status_code == 200
+    assert token(client, "clerk_gs", PASSWORD).status_code == 200  # others never slowed
+    assert throttle.wait("clerk", "testclient") == 0.0  # a success forgets the failures
+    # each further failure doubles the delay
+    for expected in (0, 0, 1, 2, 4, 8):
+        assert throttle.wait("clerk", "testclient") == 0.0
+        token(client, "clerk", "wrong-password-1")
+        assert throttle.wait("clerk", "testclient") == pytest.approx(expected, abs=0.01)
+        now[0] += expected
+    # the guesser's burst of refusals is audited once; every checked failure is
+    denied = audited(client, action="login", actor="clerk", decision="deny")
+    assert [e["reason"] for e in denied].count("too many failed attempts") == 1
+    assert len([e for e in denied if e["reason"] == "wrong username or password"]) == 9
+    assert audited(client, action="account:lock") == []
+
+
+def test_a_stranger_elsewhere_never_delays_the_owner() -> None:
+    from archive.services.logins import LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(50):
+        throttle.failed("clerk", "10.9.9.9")
+    assert throttle.wait("clerk", "10.9.9.9") > 60
+    assert throttle.wait("clerk", "10.1.1.1") == 0.0  # the owner's own address
+    # one address guessing many accounts is slowed as a whole after 20 failures
+    for n in range(25):
+        throttle.failed(f"user{n}", "10.8.8.8")
+    assert throttle.wait("someone-else", "10.8.8.8") > 0
+
+
+def test_passwords_are_changed_by_their_owner_and_reset_by_the_system_admin(client) -> None:
+    clerk = login(client, "clerk")
+    change = {"current_password": PASSWORD, "new_password": "aaaaaaaaa1"}
+    weak = client.post("/api/v1/auth/password", headers=clerk, json=change)
+    assert weak.status_code == 422 and "guess" in weak.json()["detail"]
+    wrong = client.post("/api/v1/auth/password", headers=clerk,
+                        json={**change, "current_password": "not-my-password"})
+    assert wrong.status_code == 401
+    changed = client.post("/api/v1/auth/password", headers=clerk,
+                          json={**change, "new_password": "lantern-quarry-47"})
+    assert changed.status_code == 200, changed.text
+    assert client.get("/api/v1/auth/me", headers=clerk).status_code == 401  # sessions end
+    assert token(client, "clerk", PASSWORD).status_code == 401
+    assert token(client, "clerk", "lantern-quarry-47").status_code == 200
+
+    sysadmin = login(client, "sysadmin")
+    reset = client.post("/api/v1/accounts/clerk/password-reset", headers=sysadmin)
+    assert reset.status_code == 200, reset.text
+    temporary = reset.json()["temporary_password"]
+    assert token(client, "clerk", "lantern-quarry-47").status_code == 401
+    signed_in = token(client, "clerk", temporary).json()
+    assert signed_in["password_change_required"] is True
+    headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
+    refused = client.get("/api/v1/search", headers=headers)
+    assert refused.status_code == 403 and refused.json()["error"] == "password_change_required"
+    assert client.get("/api/v1/auth/me", headers=headers).json()["password_change_required"]
+    renewed = client.post("/api/v1/auth/password", headers=headers, json={
+        "current_password": temporary, "new_password": "harbour-violet-93"})
+    assert renewed.status_code == 200
+    fresh = {"Authorization": f"Bearer {renewed.json()['access_token']}"}
+    assert client.get("/api/v1/search", headers=fresh).status_code == 200
+    # the administrators' passwords are reset on the server, not by the system admin
+    for admin in ("auditor", "secadmin"):
+        refused = client.post(f"/api/v1/accounts/{admin}/password-reset", headers=sysadmin)
+        assert refused.status_code == 409
+    assert client.post("/api/v1/accounts/clerk/password-reset",
+                       headers=login(client, "secadmin")).status_code == 403
+    assert [e["action"] for e in audited(client, object_id="clerk")
+            if e["action"].startswith("password:")] == [
+        "password:change", "password:reset", "password:change"]
 
 
 def test_logout_revokes_the_token(client) -> None:

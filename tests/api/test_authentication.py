@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from archive.services.logins import REFUSED
 from tests.factories import PASSWORD, login
 
 PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
@@ -51,7 +52,7 @@ def test_public_routes(client) -> None:
     assert client.get("/api/v1/readyz").json()["status"] == "ready"
     bad = client.post("/api/v1/auth/token", data={"username": "clerk", "password": "wrong"})
     assert bad.status_code == 401
-    assert bad.json() == {"error": "not_authenticated", "detail": "wrong username or password"}
+    assert bad.json() == {"error": "not_authenticated", "detail": REFUSED}
     ok = client.post("/api/v1/auth/token", data={"username": "clerk", "password": PASSWORD})
     assert ok.json()["token_type"] == "bearer"
 

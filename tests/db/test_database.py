@@ -17,10 +17,10 @@ from archive.services.accounts import (
     actor_for,
     add_unit,
     add_user,
-    authenticate,
     ensure_root_unit,
 )
 from archive.services.filing import create_customer, create_dossier, next_archive_number
+from archive.services.logins import check_credentials
 from archive.settings import ArchiveNumberSettings
 from policies import CasbinAuthorizer
 from tests.factories import postgres_database
@@ -75,13 +75,14 @@ def test_passwords_are_hashed_and_checked(sessions) -> None:
     with sessions() as session:
         stored = session.execute(sa.text("SELECT password_hash FROM users")).scalar_one()
         assert stored.startswith("$argon2id$")
-        assert authenticate(session, username="archivist", password="long-enough-pw")
-        with pytest.raises(Exception, match="wrong username or password"):
-            authenticate(session, username="archivist", password="nope")
-        with pytest.raises(Exception, match="wrong username or password"):
-            authenticate(session, username="ghost", password="long-enough-pw")
-    with sessions.begin() as session, pytest.raises(InvalidInput):
-        add_user(session, username="weak", password="short", role="staff", unit_code="hz")
+    engine = sessions.kw["bind"]
+    assert check_credentials(engine, "archivist", "long-enough-pw").username == "archivist"
+    assert check_credentials(engine, "archivist", "nope") is None
+    assert check_credentials(engine, "ghost", "long-enough-pw") is None
+    for weak in ("short", "aaaaaaaaa1", "password123", "1qaz2wsx3edc", "woaini1314520",
+                 "weak-weak-weak"):
+        with sessions.begin() as session, pytest.raises(InvalidInput):
+            add_user(session, username="weak", password=weak, role="staff", unit_code="hz")
 
 
 def test_customer_account_is_unique(sessions) -> None:
