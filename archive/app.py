@@ -19,8 +19,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from archive.clock import Clock
-from archive.db.session import make_engine, make_sessionmaker
+from archive.backends import Backends
 from archive.deps import client_address
 from archive.errors import ArchiveError, IntegrityFault, RateLimited
 from archive.middleware import RequestGuard, SecurityHeaders, error_response, security_headers
@@ -42,15 +41,12 @@ from archive.routes import (
     transfers,
 )
 from archive.services.audit import Anchorer, Event, Trail
-from archive.services.jobs import JobContext, start_workers
+from archive.services.jobs import start_workers
 from archive.services.logins import HashTimer, LoginThrottle
 from archive.services.masking import mask_free_text, shown_to
 from archive.services.throttle import Throttle
 from archive.settings import Settings, get_settings
 from archive.spool import sweep
-from policies import CasbinAuthorizer
-from search import make_search
-from storage import make_store
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
@@ -126,39 +122,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweep(settings.data_dir / "spool")  # what a process that died left there
-        engine = make_engine(settings.database_url)
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessions = make_sessionmaker(engine)
-        app.state.store = make_store(settings.storage)
-        app.state.search = make_search(settings.search)
-        app.state.clock = Clock()
-        app.state.authorizer = CasbinAuthorizer(engine, clock=app.state.clock.now)
-        app.state.search_throttle = Throttle("search", settings.search_rate_limit)
-        app.state.login_throttle = LoginThrottle()
-        app.state.hash_timer = HashTimer()
-        # password checks at once: a core left for everything else during a login flood
-        app.state.hash_slots = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
-        app.state.audit_key = settings.audit.key
-        app.state.anchorer = Anchorer(
-            app.state.sessions, app.state.store, settings.audit.anchor_seconds,
-            every_events=settings.audit.anchor_every_events,
-            retain_days=settings.audit.anchor_retention_days,
-            compliance=settings.audit.anchor_lock == "compliance")
-        app.state.anchorer.start()
-        app.state.worker = None
-        if settings.embedded_worker:
-            app.state.worker = start_workers(settings, JobContext.of(
-                settings, sessions=app.state.sessions, store=app.state.store,
-                search=app.state.search, authorizer=app.state.authorizer))
-        try:
-            yield
-        finally:
-            if app.state.worker is not None:
-                app.state.worker.stop()
-            app.state.anchorer.stop()
-            app.state.search.close()
-            engine.dispose()
+        with Backends.open(settings) as backends:
+            state = app.state
+            state.backends, state.settings = backends, settings
+            state.engine, state.sessions = backends.engine, backends.sessions
+            state.store, state.search = backends.store, backends.search
+            state.clock, state.authorizer = backends.clock, backends.authorizer
+            state.audit_key = backends.audit_key
+            state.search_throttle = Throttle("search", settings.search_rate_limit)
+            state.login_throttle = LoginThrottle()
+            state.hash_timer = HashTimer()
+            # password checks at once: a core left for everything else in a login flood
+            state.hash_slots = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
+            state.anchorer = Anchorer(
+                backends.sessions, backends.store, settings.audit.anchor_seconds,
+                every_events=settings.audit.anchor_every_events,
+                retain_days=settings.audit.anchor_retention_days,
+                compliance=settings.audit.anchor_lock == "compliance")
+            state.anchorer.start()
+            state.worker = (start_workers(settings, backends.job_context())
+                            if settings.embedded_worker else None)
+            try:
+                yield
+            finally:
+                if state.worker is not None:
+                    state.worker.stop()
+                state.anchorer.stop()
 
     # /docs and /redoc with their scripts served here, from a package: no CDN (intranets)
     app = FastAPIOffline(

@@ -25,15 +25,19 @@ console = Console(stderr=True)
 
 
 @contextlib.contextmanager
-def _database():  # type: ignore[no-untyped-def]
-    """The session factory of one command; its connections are closed when it ends."""
-    from archive.db.session import make_engine, make_sessionmaker
+def _backends():  # type: ignore[no-untyped-def]
+    """The backends of one command, closed when it ends."""
+    from archive.backends import Backends
 
-    engine = make_engine(get_settings().database_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        engine.dispose()
+    with Backends.open(get_settings()) as backends:
+        yield backends
+
+
+@contextlib.contextmanager
+def _database():  # type: ignore[no-untyped-def]
+    """The session factory of one command (its backends'), closed when it ends."""
+    with _backends() as backends:
+        yield backends.sessions
 
 
 def _fail(message: str) -> typer.Exit:
@@ -87,14 +91,13 @@ def worker(
 def migrate() -> None:
     """Create or upgrade the database schema and the root unit."""
     from archive.db.migrate import upgrade
-    from archive.db.session import make_engine, make_sessionmaker
     from archive.services.accounts import ensure_root_unit
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with make_sessionmaker(engine).begin() as session:
-        ensure_root_unit(session, code=settings.root_unit, name=settings.root_unit_name)
+    with _backends() as backends:
+        upgrade(backends.engine)
+        with backends.sessions.begin() as session:
+            ensure_root_unit(session, code=settings.root_unit, name=settings.root_unit_name)
     console.print(f"schema up to date; root unit [bold]{settings.root_unit}[/bold]")
 
 
@@ -173,11 +176,12 @@ def demo(
     count: Annotated[int, typer.Option(help="number of demo customers")] = 6,
 ) -> None:
     """Load demo units, users, customers and generated scanned documents."""
+    from archive.commands.demo import load_demo
     from archive.errors import ArchiveError
-    from archive.services.demo import load_demo
 
     try:
-        load_demo(get_settings(), password=password, customers=count, console=console)
+        with _backends() as backends:
+            load_demo(backends, password=password, customers=count, console=console)
     except ArchiveError as exc:
         raise _fail(exc.detail) from None
 
@@ -193,15 +197,15 @@ def import_(
     """Batch-ingest the files of DIRECTORY with progress bars and a summary: as its manifest
     says, or without one by reading each document's type and 户号 (自动归档); what cannot be
     placed waits in the inbox (待归档, GET /api/v1/inbox)."""
+    from archive.commands.batch import import_directory
     from archive.errors import ArchiveError
-    from archive.services.batch import import_directory
 
     if manifest is None and (directory / "manifest.csv").is_file():
         manifest = directory / "manifest.csv"
     try:
-        summary = import_directory(get_settings(), directory=directory, username=user,
-                                   manifest=manifest,
-                                   console=console)
+        with _backends() as backends:
+            summary = import_directory(backends, directory=directory, username=user,
+                                       manifest=manifest, console=console)
     except ArchiveError as exc:
         raise _fail(exc.detail) from None
     if summary.failed or summary.ingest_failed:
@@ -227,11 +231,11 @@ def reindex(
         retry_refused,
     )
     from archive.services.jobs import worker_name
-    from search import SearchError, make_search
+    from search import SearchError
 
-    search = make_search(get_settings().search)
     try:
-        with _database() as sessions, Progress(console=console, transient=True) as bar:
+        with _backends() as backends, Progress(console=console, transient=True) as bar:
+            sessions, search = backends.sessions, backends.search
             task = bar.add_task("核对 checking" if check else "重建索引 reindexing", total=None)
 
             def progress(done: int, total: int) -> None:
@@ -250,8 +254,6 @@ def reindex(
                                       progress=progress)
     except SearchError as exc:
         raise _fail(f"search backend: {exc}") from None
-    finally:
-        search.close()
     if retry:
         console.print(f"{count - len(still)} of {count} refused records indexed")
         for refusal in still:
@@ -285,22 +287,20 @@ def verify(
     report objects in storage that no row names (orphans of a crash mid-upload).
     An intact original that storage does not keep (WORM) gets its lock now: originals filed
     before retention existed, or whose lock failed when they were filed."""
-    with _database() as sessions:
-        orphans = _orphans(sessions, repair)
-        _verify(sessions, failed=bool(orphans))
+    with _backends() as backends:
+        orphans = _orphans(backends, repair)
+        _verify(backends, failed=bool(orphans))
 
 
-def _orphans(sessions, repair: bool) -> bool:  # type: ignore[no-untyped-def]
+def _orphans(backends, repair: bool) -> bool:  # type: ignore[no-untyped-def]
     """Report the orphan objects (and remove the old ones with ``repair``); whether any
     is left."""
     from datetime import UTC, datetime, timedelta
 
     from archive.services.orphans import find_orphans, remove_orphans
-    from storage import make_store
 
-    settings = get_settings()
-    store = make_store(settings.storage)
-    with sessions() as session:
+    settings, store = backends.settings, backends.store
+    with backends.sessions() as session:
         orphans = find_orphans(session, store)
     if not orphans:
         console.print("孤立对象 orphan objects: none")
@@ -319,7 +319,7 @@ def _orphans(sessions, repair: bool) -> bool:  # type: ignore[no-untyped-def]
     return bool(kept)
 
 
-def _verify(sessions, *, failed: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _verify(backends, *, failed: bool = False) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from rich.progress import Progress
@@ -327,9 +327,9 @@ def _verify(sessions, *, failed: bool = False) -> None:  # type: ignore[no-untyp
 
     from archive.db.models import Record
     from archive.services.retention import protect_original
-    from storage import StorageError, make_store, verify_object
+    from storage import StorageError, verify_object
 
-    store = make_store(get_settings().storage)
+    sessions, store = backends.sessions, backends.store
     bad = locked = 0
     today = datetime.now(UTC).date()
     with sessions() as session:

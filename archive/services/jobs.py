@@ -58,7 +58,7 @@ from archive.spool import scratch
 from ingest import IngestError, IngestSettings, extract_pages, inspect
 from ingest.ocr import OcrEngine, make_engine
 from ingest.pipeline import PageText
-from policies import Action, Authorizer, CasbinAuthorizer
+from policies import Action, Authorizer
 from search import SearchBackend, SearchError
 from storage import ObjectStore, StorageError
 
@@ -458,24 +458,13 @@ def _worker_process(settings: Settings, parent: int) -> None:
     it ends with its parent."""
     import signal
 
-    from archive.db.session import make_engine as make_db_engine
-    from archive.db.session import make_sessionmaker
-    from search import make_search
-    from storage import make_store
+    from archive.backends import Backends
 
-    engine = make_db_engine(settings.database_url)
-    search = make_search(settings.search)
-    ctx = JobContext.of(settings, sessions=make_sessionmaker(engine),
-                        store=make_store(settings.storage), search=search,
-                        authorizer=CasbinAuthorizer(engine))
-    worker = Worker(ctx, poll_seconds=settings.worker_poll_seconds)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
-    _die_with_parent(parent, lambda: worker.stop(timeout=0))
-    try:
+    with Backends.open(settings) as backends:
+        worker = Worker(backends.job_context(), poll_seconds=settings.worker_poll_seconds)
+        signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
+        _die_with_parent(parent, lambda: worker.stop(timeout=0))
         worker.loop()
-    finally:
-        search.close()
-        engine.dispose()
 
 
 def start_workers(settings: Settings, ctx: JobContext) -> Worker | WorkerPool:

@@ -200,9 +200,9 @@ def test_import_without_a_manifest_files_by_the_text_and_keeps_the_rest(
 
 
 def test_verify_finds_a_damaged_original(data_dir) -> None:
+    from archive.commands.batch import file_document
     from archive.db.session import make_engine, make_sessionmaker
     from archive.services.accounts import actor_for
-    from archive.services.batch import file_document
     from archive.services.filing import create_customer
     from archive.settings import get_settings
     from storage import make_store

@@ -16,19 +16,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from archive.backends import Backends
+from archive.commands.batch import file_document, run_jobs
 from archive.corpus import Degradation, make_customers, make_documents, write_document
 from archive.db.migrate import upgrade
 from archive.db.models import Customer, Unit, User
-from archive.db.session import make_engine, make_sessionmaker
 from archive.errors import DuplicateRecord
 from archive.services.accounts import actor_for, add_unit, add_user, ensure_root_unit
-from archive.services.batch import file_document, run_jobs
 from archive.services.filing import create_customer
-from archive.services.jobs import JobContext
-from archive.settings import Settings
-from policies import CasbinAuthorizer
-from search import make_search
-from storage import make_store
 
 DEMO_UNITS = [("hz", "杭州供电公司", None), ("xh", "西湖供电所", "hz"), ("gs", "拱墅供电所", "hz")]
 # username → (role, unit, clearance, label)
@@ -44,12 +39,11 @@ SEED = 2026
 FORMATS = ("pdf-scan", "tiff", "jpeg", "pdf-text")
 
 
-def load_demo(settings: Settings, *, password: str | None, customers: int,
+def load_demo(backends: Backends, *, password: str | None, customers: int,
               console: Console) -> None:
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    authorizer = CasbinAuthorizer(engine)
+    settings, sessions = backends.settings, backends.sessions
+    upgrade(backends.engine)
+    authorizer = backends.authorizer  # built once the policy tables exist
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     with sessions.begin() as session:
@@ -77,42 +71,35 @@ def load_demo(settings: Settings, *, password: str | None, customers: int,
 
     demo_dir = settings.data_dir / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
-    store = make_store(settings.storage)
-    search = make_search(settings.search)
+    store = backends.store
     docs = make_documents(people[:customers], seed=SEED, per_customer=2)
     filed = duplicates = 0
     job_ids: list[str] = []
-    try:
-        with console.status("生成扫描件 rendering scanned documents…"):
-            paths = []
-            for index, doc in enumerate(docs):
-                fmt = FORMATS[index % len(FORMATS)]
-                if fmt == "jpeg" and len(doc.pages) > 1:
-                    fmt = "pdf-scan"
-                suffix = {"pdf-scan": ".pdf", "tiff": ".tif", "jpeg": ".jpg",
-                          "pdf-text": ".pdf"}[fmt]
-                path = demo_dir / f"{index:03d}-{doc.customer.account}{suffix}"
-                if not path.exists():
-                    write_document(doc, path, fmt, degradation=_scan(fmt), seed=SEED)
-                paths.append(path)
-        for doc, path in zip(docs, paths, strict=True):
-            try:
-                _, job_id = file_document(
-                    sessions, actor=actor, settings=settings, store=store, path=path,
-                    account=doc.customer.account, category=doc.category, doc_type=doc.doc_type,
-                    title=doc.title, doc_date=doc.doc_date,
-                    security_level="受限" if doc.doc_type == "用电申请书" else "内部")
-                filed += 1
-                job_ids.append(job_id)
-            except DuplicateRecord:
-                duplicates += 1
-        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search,
-                            authorizer=authorizer)
-        done, failed = run_jobs(ctx, console, job_ids, settings)
-        example = _upload_example(people[-1], demo_dir)
-    finally:
-        search.close()
-        engine.dispose()
+    with console.status("生成扫描件 rendering scanned documents…"):
+        paths = []
+        for index, doc in enumerate(docs):
+            fmt = FORMATS[index % len(FORMATS)]
+            if fmt == "jpeg" and len(doc.pages) > 1:
+                fmt = "pdf-scan"
+            suffix = {"pdf-scan": ".pdf", "tiff": ".tif", "jpeg": ".jpg",
+                      "pdf-text": ".pdf"}[fmt]
+            path = demo_dir / f"{index:03d}-{doc.customer.account}{suffix}"
+            if not path.exists():
+                write_document(doc, path, fmt, degradation=_scan(fmt), seed=SEED)
+            paths.append(path)
+    for doc, path in zip(docs, paths, strict=True):
+        try:
+            _, job_id = file_document(
+                sessions, actor=actor, settings=settings, store=store, path=path,
+                account=doc.customer.account, category=doc.category, doc_type=doc.doc_type,
+                title=doc.title, doc_date=doc.doc_date,
+                security_level="受限" if doc.doc_type == "用电申请书" else "内部")
+            filed += 1
+            job_ids.append(job_id)
+        except DuplicateRecord:
+            duplicates += 1
+    done, failed = run_jobs(backends.job_context(), console, job_ids, settings)
+    example = _upload_example(people[-1], demo_dir)
 
     console.print(f"演示数据 demo: {filed} records filed ({duplicates} already there), "
                   f"{done} read and indexed, {failed} failed")

@@ -18,8 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.backends import Backends
 from archive.db.models import InboxItem, Job
-from archive.db.session import make_engine, make_sessionmaker
 from archive.errors import ArchiveError, DuplicateRecord, InvalidInput
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_for
@@ -30,9 +30,8 @@ from archive.services.inbox import accept_to_inbox
 from archive.services.jobs import JobContext, WorkerPool, claim_next, run_job
 from archive.services.records import Upload, accept_upload
 from archive.settings import Settings
-from policies import Action, CasbinAuthorizer
-from search import make_search
-from storage import ObjectStore, make_store
+from policies import Action
+from storage import ObjectStore
 
 MANIFEST_COLUMNS = ("file", "account", "category", "doc_type", "title", "doc_date",
                     "security_level")
@@ -179,39 +178,30 @@ def _count_placed(sessions: sessionmaker[Session], job_ids: list[str],
 
 
 def import_directory(
-    settings: Settings, *, directory: Path, username: str, manifest: Path | None,
+    backends: Backends, *, directory: Path, username: str, manifest: Path | None,
     console: Console,
 ) -> ImportSummary:
     """Import every document of ``directory``: as the manifest says, or (without one) by
     reading each document's type and 户号 from its text, leaving what cannot be placed in
     the inbox."""
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    store = make_store(settings.storage)
-    search = make_search(settings.search)
+    settings, sessions, store = backends.settings, backends.sessions, backends.store
     summary = ImportSummary()
-    try:
-        authorizer = CasbinAuthorizer(engine)
-        with sessions() as session:
-            actor = actor_for(session, username, authorizer)
-        require(actor, Action.RECORD_CREATE)
-        if manifest is not None:
-            job_ids = _file_rows(sessions, actor=actor, settings=settings, store=store,
-                                 directory=directory, rows=read_manifest(manifest),
-                                 summary=summary, console=console)
-        else:
-            files = sorted(p for p in directory.rglob("*") if p.is_file()
-                           and not p.name.startswith("."))
-            job_ids = _receive_files(sessions, actor=actor, settings=settings, store=store,
-                                     files=files, summary=summary, console=console)
-        ctx = JobContext.of(settings, sessions=sessions, store=store, search=search,
-                            authorizer=authorizer)
-        summary.indexed, summary.ingest_failed = run_jobs(ctx, console, job_ids, settings)
-        if manifest is None:
-            _count_placed(sessions, job_ids, summary)
-    finally:
-        search.close()
-        engine.dispose()
+    with sessions() as session:
+        actor = actor_for(session, username, backends.authorizer)
+    require(actor, Action.RECORD_CREATE)
+    if manifest is not None:
+        job_ids = _file_rows(sessions, actor=actor, settings=settings, store=store,
+                             directory=directory, rows=read_manifest(manifest),
+                             summary=summary, console=console)
+    else:
+        files = sorted(p for p in directory.rglob("*") if p.is_file()
+                       and not p.name.startswith("."))
+        job_ids = _receive_files(sessions, actor=actor, settings=settings, store=store,
+                                 files=files, summary=summary, console=console)
+    summary.indexed, summary.ingest_failed = run_jobs(backends.job_context(), console,
+                                                      job_ids, settings)
+    if manifest is None:
+        _count_placed(sessions, job_ids, summary)
     _print_summary(console, summary, auto=manifest is None)
     return summary
 

@@ -1,0 +1,23 @@
+"""One place builds the backends (:class:`archive.backends.Backends`): no other module of
+the application constructs an engine, store, search backend or authoriser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2] / "archive"
+BUILDERS = re.compile(r"\b(?:make_store|make_search|make_sessionmaker|CasbinAuthorizer)\(|"
+                      r"\bdb\.session import make_engine|\bmake_engine\(\w*\.?database_url")
+
+
+def test_only_backends_builds_the_backends() -> None:
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in ("backends.py", "db/session.py", "db/migrations/env.py"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if BUILDERS.search(line):
+                found.append(f"archive/{relative}:{number}: {line.strip()}")
+    assert found == [], "\n".join(found)
