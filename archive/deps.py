@@ -21,6 +21,7 @@ from archive.errors import NotAuthenticated, PasswordChangeRequired
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_from_token
 from archive.services.audit import Trail
+from archive.services.work import Work
 from archive.settings import Settings
 from policies import Authorizer
 from search import SearchBackend
@@ -129,6 +130,33 @@ def get_trail(request: Request, actor: CurrentUser) -> Trail:
 
 
 TrailDep = Annotated[Trail, Depends(get_trail)]
+
+
+def get_work(session: SessionDep, trail: TrailDep) -> Iterator[Work]:
+    """The request's unit of work, committed (then its after-commit steps run) when the
+    route returns and before its answer is sent; nothing is committed if it raises."""
+    work = Work(session, trail)
+    try:
+        yield work
+    except BaseException:
+        work.abandon()
+        raise
+    work.commit()
+
+
+# scope="function": the commit runs as the route returns, not after the answer is sent
+WorkDep = Annotated[Work, Depends(get_work, scope="function")]
+
+
+def get_work_any(request: Request, session: SessionDep,
+                 actor: Annotated[Actor, Depends(current_user_any)]) -> Iterator[Work]:
+    """:func:`get_work` for the routes that serve a caller who must still change a reset
+    password (logout)."""
+    yield from get_work(session, Trail(_state(request).audit_key, actor,
+                                       client_address(request)))
+
+
+WorkAnyDep = Annotated[Work, Depends(get_work_any, scope="function")]
 
 
 def allowed(action: str) -> Callable[..., Actor]:

@@ -10,14 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db.models import Unit, User
-from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
+from archive.deps import SettingsDep, WorkDep, allowed
 from archive.errors import SeparationOfDuties
 from archive.schemas import Code, Level
 from archive.services.access import Actor
 from archive.services.accounts import add_user, assign, get_user, set_active, set_password
-from archive.services.audit import Event, Trail
+from archive.services.audit import Event
 from archive.services.logins import temporary_password
 from archive.services.policy import grants_of, roles_of
+from archive.services.work import Work
 from policies import Action, Role
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -64,54 +65,50 @@ def account_public(session: Session, user: User) -> AccountPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
 def create(
-    body: AccountCreate, session: SessionDep, settings: SettingsDep, trail: TrailDep,
+    body: AccountCreate, work: WorkDep, settings: SettingsDep,
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_CREATE))],
 ) -> AccountPublic:
     """A new account with no role: only the security admin can give it one."""
-    user = add_user(session, username=body.username, password=body.password, role="",
+    user = add_user(work.session, username=body.username, password=body.password, role="",
                     unit_code=settings.root_unit, clearance="公开")
-    trail.record(session, Event("account:create", "user", user.username))
-    session.commit()
-    return account_public(session, user)
+    work.record(Event("account:create", "user", user.username))
+    return account_public(work.session, user)
 
 
-def _set_active(session: Session, trail: Trail, username: str, *, active: bool) -> AccountPublic:
-    user = set_active(session, username=username, active=active)
-    trail.record(session, Event("account:enable" if active else "account:disable", "user",
-                                username))
-    session.commit()
-    return account_public(session, user)
+def _set_active(work: Work, username: str, *, active: bool) -> AccountPublic:
+    user = set_active(work.session, username=username, active=active)
+    work.record(Event("account:enable" if active else "account:disable", "user", username))
+    return account_public(work.session, user)
 
 
 @router.post("/{username}/disable", response_model=AccountPublic)
 def disable(
-    username: str, session: SessionDep, trail: TrailDep,
+    username: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_DISABLE))],
 ) -> AccountPublic:
     """Disable an account; every token it holds stops working at once."""
-    return _set_active(session, trail, username, active=False)
+    return _set_active(work, username, active=False)
 
 
 @router.post("/{username}/enable", response_model=AccountPublic)
 def enable(
-    username: str, session: SessionDep, trail: TrailDep,
+    username: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_DISABLE))],
 ) -> AccountPublic:
-    return _set_active(session, trail, username, active=True)
+    return _set_active(work, username, active=True)
 
 
 @router.put("/{username}/grants", response_model=AccountPublic)
 def grants(
-    username: str, body: Grants, session: SessionDep, trail: TrailDep,
+    username: str, body: Grants, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.ROLE_ASSIGN))],
 ) -> AccountPublic:
-    user = assign(session, actor=actor, username=username, role=body.role,
+    user = assign(work.session, actor=actor, username=username, role=body.role,
                   unit_code=body.unit, clearance=body.clearance,
                   personal_info=body.personal_info,
                   also=[(g.role, g.unit) for g in body.also])
-    trail.record(session, Event("role:assign", "user", username, details=body.model_dump()))
-    session.commit()
-    return account_public(session, user)
+    work.record(Event("role:assign", "user", username, details=body.model_dump()))
+    return account_public(work.session, user)
 
 
 class TemporaryPassword(BaseModel):
@@ -124,21 +121,20 @@ ADMINISTRATORS = {Role.AUDITOR, Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN}
 
 @router.post("/{username}/password-reset", response_model=TemporaryPassword)
 def reset_password(
-    username: str, session: SessionDep, trail: TrailDep,
+    username: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_RESET))],
 ) -> TemporaryPassword:
-    """A temporary password for a user who forgot theirs: every session of theirs ends,
+    """A temporary password for a user who forgot theirs: every work.session of theirs ends,
     and at the next login they must change it before anything else. The three
     administrators' passwords are not reset here (the system admin would hold the auditor's
     or the security admin's): an operator resets them on the server, ``archive users
     reset-password``."""
-    user = get_user(session, username)
-    if roles_of(session, username) & ADMINISTRATORS:
+    user = get_user(work.session, username)
+    if roles_of(work.session, username) & ADMINISTRATORS:
         raise SeparationOfDuties("administrators-reset-on-the-server",
                                  f"{username} is an administrator; reset with `archive users "
                                  "reset-password` on the server")
     password = temporary_password()
-    set_password(session, user, password, must_change=True)
-    trail.record(session, Event("password:reset", "user", username))
-    session.commit()
+    set_password(work.session, user, password, must_change=True)
+    work.record(Event("password:reset", "user", username))
     return TemporaryPassword(username=username, temporary_password=password)

@@ -1,4 +1,4 @@
-"""``/api/v1/audit``: the auditor's view of the trail — filter, export, verify.
+"""``/api/v1/audit``: the auditor's view of the work.trail — filter, export, verify.
 
 Reading the audit log is itself audited.
 """
@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from archive.db.models import AuditEvent, User, utcnow
-from archive.deps import SessionDep, StoreDep, TrailDep, allowed
+from archive.deps import StoreDep, WorkDep, allowed
 from archive.services.access import Actor
 from archive.services.audit import Event, read_anchors, verify
 from archive.services.masking import Shown, shown_to
@@ -39,7 +39,7 @@ def _row(event: AuditEvent, shown: Shown) -> dict:
 
 @router.get("/events")
 def events(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
     user: Annotated[str | None, Query(alias="actor", description="username",
                                       max_length=64)] = None,
@@ -68,13 +68,12 @@ def events(
     # role of theirs holds personal:read (none of the auditor's duty may).
     shown = shown_to(actor, actor.unit_path)
     rows = [_row(e, shown)
-            for e in session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
+            for e in work.session.scalars(query.order_by(AuditEvent.seq).limit(limit))]
     filters = {k: v for k, v in {"actor": user, "unit": unit, "action": action,
                                  "object_id": object_id, "decision": decision,
                                  "since": since, "until": until, "after": after}.items() if v}
-    trail.record(session, Event("audit:read", "audit", "", details={
+    work.record(Event("audit:read", "audit", "", details={
         "filters": filters, "format": format, "count": len(rows)}))
-    session.commit()
     if format == "json":
         return {"events": rows, "next_after": rows[-1]["seq"] if rows else after}
     if format == "jsonl":
@@ -93,20 +92,19 @@ def _csv(rows: list[dict]) -> Iterator[str]:
 
 @router.get("/verify")
 def verify_chain(
-    session: SessionDep, store: StoreDep, trail: TrailDep,
+    work: WorkDep, store: StoreDep,
     actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
 ) -> dict:
-    result = verify(session, key=trail.key, anchors=read_anchors(store))
-    trail.record(session, Event("audit:verify", "audit", "", details={
+    result = verify(work.session, key=work.trail.key, anchors=read_anchors(store))
+    work.record(Event("audit:verify", "audit", "", details={
         "ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}))
-    session.commit()
     return {"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq,
             "problem": result.problem}
 
 
 @router.get("/stats")
 def stats(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
     since: datetime | None = None,
     until: datetime | None = None,
@@ -121,30 +119,28 @@ def stats(
     if until is not None:
         query = query.where(AuditEvent.at <= until)
     table: dict[tuple[str, str, str], dict] = {}
-    for when, user, unit, decision, count in session.execute(query.order_by(day)):
+    for when, user, unit, decision, count in work.session.execute(query.order_by(day)):
         row = table.setdefault((str(when), user, unit), {
             "day": str(when), "actor": user, "unit": unit, "allow": 0, "deny": 0})
         row[decision] = count
-    trail.record(session, Event("audit:stats", "audit", "", details={
+    work.record(Event("audit:stats", "audit", "", details={
         "since": since, "until": until}))
-    session.commit()
     return {"rows": list(table.values())}
 
 
 @router.get("/unused-accounts")
 def unused_accounts(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
     days: Annotated[int, Query(ge=1, le=3650)] = 90,
 ) -> dict:
     """Active accounts that have not logged in for ``days`` days (or never)."""
     cutoff = utcnow() - timedelta(days=days)
-    users = session.scalars(select(User).where(
+    users = work.session.scalars(select(User).where(
         User.active.is_(True),
         (User.last_login_at.is_(None)) | (User.last_login_at < cutoff),
     ).order_by(User.username)).all()
-    trail.record(session, Event("audit:unused-accounts", "audit", "", details={"days": days}))
-    session.commit()
+    work.record(Event("audit:unused-accounts", "audit", "", details={"days": days}))
     return {"days": days, "accounts": [
         {"username": u.username, "role": u.role, "unit": u.unit.code,
          "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 
 from archive.db.models import utcnow
-from archive.deps import SessionDep, client_address, current_user_any
+from archive.deps import WorkAnyDep, client_address, current_user_any
 from archive.errors import NotAuthenticated
 from archive.schemas import Me, PasswordChange, Token
 from archive.services.access import Actor
@@ -124,13 +124,10 @@ def _changed(state, actor: Actor, password: str, client: str) -> Token:  # type:
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, actor: Annotated[Actor, Depends(current_user_any)],
-           session: SessionDep) -> Response:
+def logout(actor: Annotated[Actor, Depends(current_user_any)], work: WorkAnyDep) -> Response:
     """Revoke every token of the caller (all their sessions end)."""
-    revoke_tokens(get_user(session, actor.username))
-    Trail(request.app.state.audit_key, actor, client_address(request)).record(
-        session, Event("logout", "user", actor.username))
-    session.commit()
+    revoke_tokens(get_user(work.session, actor.username))
+    work.record(Event("logout", "user", actor.username))
     return Response(status_code=204)
 
 

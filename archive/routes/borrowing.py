@@ -9,14 +9,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from archive.clock import Clock, as_utc
 from archive.db.models import BorrowRequest
-from archive.deps import ClockDep, CurrentUser, SessionDep, TrailDep, allowed
+from archive.deps import ClockDep, CurrentUser, SessionDep, WorkDep, allowed
 from archive.schemas import Code, Id
 from archive.services.access import Actor
-from archive.services.audit import Event, Trail
+from archive.services.audit import Event
 from archive.services.borrowing import (
     MAX_DAYS,
     MAX_PURPOSE,
@@ -37,6 +36,7 @@ from archive.services.borrowing import (
     usage_statistics,
 )
 from archive.services.masking import shown_to
+from archive.services.work import Work
 from policies import Action
 
 router = APIRouter(prefix="/borrow-requests", tags=["borrowing"])
@@ -115,157 +115,147 @@ def _details(request: BorrowRequest) -> dict:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BorrowPublic)
 def create(
-    body: BorrowCreate, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    body: BorrowCreate, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
 ) -> BorrowPublic:
-    request = request_borrow(session, actor=actor, **body.model_dump())
-    trail.record(session, Event("borrow:request", "borrow", request.id,
+    request = request_borrow(work.session, actor=actor, **body.model_dump())
+    work.record(Event("borrow:request", "borrow", request.id,
                                 details={**_details(request), "purpose": request.purpose}))
-    session.commit()
     return borrow_public(request, clock.now(), actor)
 
 
 @router.get("", response_model=list[BorrowPublic])
 def index(
-    session: SessionDep, trail: TrailDep, clock: ClockDep, actor: CurrentUser,
+    work: WorkDep, clock: ClockDep, actor: CurrentUser,
     state: Annotated[Literal["pending", "approved", "rejected", "cancelled", "returned"] | None,
                      Query(alias="status")] = None,
 ) -> list[BorrowPublic]:
     """The caller's own requests and those they may decide, newest first."""
-    requests = list_requests(session, actor=actor, status=state)
-    trail.record(session, Event("borrow:list", "borrow", "",
+    requests = list_requests(work.session, actor=actor, status=state)
+    work.record(Event("borrow:list", "borrow", "",
                                 details={"status": state, "count": len(requests)}))
-    session.commit()
     now = clock.now()
     return [borrow_public(r, now, actor) for r in requests]
 
 
-def _decide(session: Session, trail: Trail, clock: Clock, actor: Actor, request_id: str,
-            note: str, *, approve: bool) -> BorrowPublic:
-    request = decide_request(session, actor=actor, request_id=request_id, approve=approve,
-                             note=note, now=clock.now())
-    trail.record(session, Event("borrow:approve" if approve else "borrow:reject", "borrow",
-                                request_id, details={**_details(request), "note": note}))
-    session.commit()
+def _decide(work: Work, clock: Clock, actor: Actor, request_id: str, note: str, *,
+            approve: bool) -> BorrowPublic:
+    request = decide_request(work.session, actor=actor, request_id=request_id,
+                             approve=approve, note=note, now=clock.now())
+    work.record(Event("borrow:approve" if approve else "borrow:reject", "borrow", request_id,
+                      details={**_details(request), "note": note}))
     return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/approve", response_model=BorrowPublic)
 def approve(
-    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
     body: Annotated[Decision | None, Body()] = None,
 ) -> BorrowPublic:
     """Approve a pending request (an archivist of the owning unit, not the requester)."""
-    return _decide(session, trail, clock, actor, request_id, body.note if body else "",
+    return _decide(work, clock, actor, request_id, body.note if body else "",
                    approve=True)
 
 
 @router.post("/{request_id}/reject", response_model=BorrowPublic)
 def reject(
-    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
     body: Annotated[Decision | None, Body()] = None,
 ) -> BorrowPublic:
-    return _decide(session, trail, clock, actor, request_id, body.note if body else "",
+    return _decide(work, clock, actor, request_id, body.note if body else "",
                    approve=False)
 
 
 @router.post("/{request_id}/return", response_model=BorrowPublic)
 def give_back(
-    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
 ) -> BorrowPublic:
     """End a loan now: the borrower, or an archivist of the owning unit."""
-    request = return_loan(session, actor=actor, request_id=request_id, now=clock.now())
-    trail.record(session, Event("borrow:return", "borrow", request_id,
+    request = return_loan(work.session, actor=actor, request_id=request_id, now=clock.now())
+    work.record(Event("borrow:return", "borrow", request_id,
                                 details=_details(request)))
-    session.commit()
     return borrow_public(request, clock.now(), actor)
 
 
 @router.get("/overdue", response_model=list[BorrowPublic])
 def overdue(
-    session: SessionDep, trail: TrailDep, clock: ClockDep,
+    work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
 ) -> list[BorrowPublic]:
     """催还: paper originals of the caller's units still out past their due date."""
     now = clock.now()
-    loans = overdue_loans(session, actor=actor, now=now)
-    trail.record(session, Event("borrow:overdue", "borrow", "", details={"count": len(loans)}))
-    session.commit()
+    loans = overdue_loans(work.session, actor=actor, now=now)
+    work.record(Event("borrow:overdue", "borrow", "", details={"count": len(loans)}))
     return [borrow_public(r, now, actor) for r in loans]
 
 
 @router.get("/stats")
 def stats(
-    session: SessionDep, trail: TrailDep, clock: ClockDep,
+    work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_STATS))],
     date_from: date | None = None, date_to: date | None = None,
 ) -> dict:
     """利用统计 of the caller's units: requests by unit, month, record type, purpose, kind
     and state; paper loans and their overdue rate."""
-    figures = usage_statistics(session, actor=actor, date_from=date_from, date_to=date_to,
+    figures = usage_statistics(work.session, actor=actor, date_from=date_from, date_to=date_to,
                                now=clock.now())
-    trail.record(session, Event("borrow:stats", "borrow", "", details={
+    work.record(Event("borrow:stats", "borrow", "", details={
         "date_from": date_from, "date_to": date_to, "total": figures["total"]}))
-    session.commit()
     return figures
 
 
 @router.post("/{request_id}/cancel", response_model=BorrowPublic)
 def cancel(
-    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
 ) -> BorrowPublic:
     """Withdraw a pending request, or a paper loan approved but never collected: the
     requester, or an archivist of the owning unit."""
-    request = cancel_request(session, actor=actor, request_id=request_id, now=clock.now())
-    trail.record(session, Event("borrow:cancel", "borrow", request_id,
+    request = cancel_request(work.session, actor=actor, request_id=request_id, now=clock.now())
+    work.record(Event("borrow:cancel", "borrow", request_id,
                                 details=_details(request)))
-    session.commit()
     return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/checkout", response_model=BorrowPublic)
 def check_out(
-    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
 ) -> BorrowPublic:
     """出库: hand the paper original of an approved physical request to its borrower."""
-    request = checkout(session, actor=actor, request_id=request_id, now=clock.now())
-    trail.record(session, Event("borrow:checkout", "borrow", request_id, details={
+    request = checkout(work.session, actor=actor, request_id=request_id, now=clock.now())
+    work.record(Event("borrow:checkout", "borrow", request_id, details={
         **_details(request), "location": request.location, "due": request.ends_at}))
-    session.commit()
     return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/renew", response_model=BorrowPublic)
 def renewal(
-    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
     body: Annotated[Renewal | None, Body()] = None,
 ) -> BorrowPublic:
     """续借: the borrower before the due date, or an archivist of the unit."""
     days = body.days if body else 7
-    request = renew(session, actor=actor, request_id=request_id, days=days, now=clock.now())
-    trail.record(session, Event("borrow:renew", "borrow", request_id, details={
+    request = renew(work.session, actor=actor, request_id=request_id, days=days, now=clock.now())
+    work.record(Event("borrow:renew", "borrow", request_id, details={
         **_details(request), "added_days": days, "ends_at": request.ends_at,
         "renewals": request.renewals}))
-    session.commit()
     return borrow_public(request, clock.now(), actor)
 
 
 @router.post("/{request_id}/remind", status_code=status.HTTP_201_CREATED)
 def send_reminder(
-    request_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
 ) -> dict:
     """催还: an in-app reminder to the borrower."""
-    reminder = remind(session, actor=actor, request_id=request_id, now=clock.now())
-    trail.record(session, Event("borrow:remind", "borrow", request_id,
+    reminder = remind(work.session, actor=actor, request_id=request_id, now=clock.now())
+    work.record(Event("borrow:remind", "borrow", request_id,
                                 details={"kind": reminder.kind}))
-    session.commit()
     return {"id": reminder.id, "kind": reminder.kind, "message": reminder.message}
 
 
@@ -292,7 +282,6 @@ def my_reminders(session: SessionDep, clock: ClockDep, actor: CurrentUser
 
 
 @reminders_router.post("/{reminder_id}/read", status_code=status.HTTP_204_NO_CONTENT)
-def mark_read(reminder_id: str, session: SessionDep, clock: ClockDep, actor: CurrentUser
+def mark_read(reminder_id: str, work: WorkDep, clock: ClockDep, actor: CurrentUser
               ) -> None:
-    read_reminder(session, actor=actor, reminder_id=reminder_id, now=clock.now())
-    session.commit()
+    read_reminder(work.session, actor=actor, reminder_id=reminder_id, now=clock.now())

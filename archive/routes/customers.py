@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from archive.db.models import Customer
-from archive.deps import SessionDep, TrailDep, allowed
+from archive.deps import WorkDep, allowed
 from archive.schemas import CustomerCreate, CustomerPublic
 from archive.services.access import Actor
 from archive.services.audit import Event
@@ -30,21 +30,19 @@ def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
 def create(
-    body: CustomerCreate, session: SessionDep, trail: TrailDep,
+    body: CustomerCreate, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.CUSTOMER_CREATE))],
 ) -> CustomerPublic:
-    customer = create_customer(session, actor=actor, **body.model_dump())
-    trail.record(session, Event("customer:create", "customer", customer.account))
-    session.commit()
+    customer = create_customer(work.session, actor=actor, **body.model_dump())
+    work.record(Event("customer:create", "customer", customer.account))
     return customer_public(customer, actor)
 
 
 @router.get("/{account}", response_model=CustomerPublic)
 def read(
-    account: str, session: SessionDep, trail: TrailDep,
+    account: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.CUSTOMER_READ))],
 ) -> CustomerPublic:
-    customer = get_customer(session, actor=actor, account=account)
-    trail.record(session, Event("customer:read", "customer", account))
-    session.commit()
+    customer = get_customer(work.session, actor=actor, account=account)
+    work.record(Event("customer:read", "customer", account))
     return customer_public(customer, actor)

@@ -15,7 +15,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from archive.clock import Clock
 from archive.db.models import (
@@ -26,10 +25,10 @@ from archive.db.models import (
     Record,
     Unit,
 )
-from archive.deps import ClockDep, SessionDep, StoreDep, TrailDep, allowed
+from archive.deps import ClockDep, StoreDep, WorkDep, allowed
 from archive.schemas import Id, Note
 from archive.services.access import Actor, in_units, units_for
-from archive.services.audit import Event, Trail
+from archive.services.audit import Event
 from archive.services.disposition import (
     MAX_EXTENSION_YEARS,
     active_holds,
@@ -49,6 +48,7 @@ from archive.services.jobs import worker_name
 from archive.services.masking import Shown, shown_to
 from archive.services.retention import protect_original
 from archive.services.spreadsheet import rows_as_csv
+from archive.services.work import Work
 from policies import Action
 from storage import ObjectStore
 
@@ -172,26 +172,25 @@ def proposal_public(proposal: DispositionProposal, actor: Actor) -> ProposalPubl
 
 @router.get("/disposition/due", response_model=list[DueRecord])
 def due(
-    session: SessionDep, trail: TrailDep, clock: ClockDep,
+    work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_READ))],
 ) -> list[DueRecord]:
     """The appraisal queue (待鉴定): records of the caller's units past their due date."""
-    records = due_records(session, actor=actor, today=clock.now().date())
+    records = due_records(work.session, actor=actor, today=clock.now().date())
     listed = []
     for record in records:
         assert record.retain_until is not None
-        waiting = pending_proposal(session, record.id)
+        waiting = pending_proposal(work.session, record.id)
         shown = shown_to(actor, record.dossier.unit.path)
         listed.append(DueRecord(
             record_id=record.id, archive_number=record.dossier.archive_number,
             customer_account=record.dossier.customer.account, doc_type=record.doc_type,
             title=shown.text(record.title), doc_date=record.doc_date,
             retention_period=record.retention_period, retain_until=record.retain_until,
-            holds=[hold_public(h, shown) for h in active_holds(session, record)],
+            holds=[hold_public(h, shown) for h in active_holds(work.session, record)],
             pending_proposal=waiting.id if waiting else None))
-    trail.record(session, Event("disposition:due", "record", "",
+    work.record(Event("disposition:due", "record", "",
                                 details={"count": len(listed)}))
-    session.commit()
     return listed
 
 
@@ -203,25 +202,24 @@ def _after_retain(store: ObjectStore, proposal: DispositionProposal) -> None:
 @router.post("/disposition", status_code=status.HTTP_201_CREATED,
              response_model=ProposalPublic)
 def create_proposal(
-    body: ProposalCreate, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    body: ProposalCreate, work: WorkDep, clock: ClockDep,
     store: StoreDep, actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_PROPOSE))],
 ) -> ProposalPublic:
     """Appraise a due record: retain it longer (applied at once) or propose to destroy it
     (a second archivist approves)."""
-    proposal = propose(session, actor=actor, record_id=body.record_id, action=body.action,
+    proposal = propose(work.session, actor=actor, record_id=body.record_id, action=body.action,
                        reason=body.reason, years=body.years, today=clock.now().date())
-    trail.record(session, Event(f"disposition:{body.action}", "record", body.record_id,
+    work.record(Event(f"disposition:{body.action}", "record", body.record_id,
                                 details={"proposal": proposal.id, "years": body.years,
                                          "reason": proposal.reason,
                                          "retain_until": proposal.record.retain_until}))
-    session.commit()
-    _after_retain(store, proposal)
+    work.after_commit(lambda: _after_retain(store, proposal))
     return proposal_public(proposal, actor)
 
 
 @router.get("/disposition/proposals", response_model=list[ProposalPublic])
 def proposals(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_READ))],
     state: Annotated[Literal["pending", "approved", "rejected", "applied"] | None,
                      Query(alias="status")] = None,
@@ -230,71 +228,66 @@ def proposals(
              .where(in_units(Unit.path, units_for(actor, Action.DISPOSITION_READ))))
     if state is not None:
         query = query.where(DispositionProposal.status == state)
-    found = list(session.scalars(query.order_by(DispositionProposal.proposed_at.desc())
+    found = list(work.session.scalars(query.order_by(DispositionProposal.proposed_at.desc())
                                  .limit(500)))
-    trail.record(session, Event("disposition:list", "disposition", "",
+    work.record(Event("disposition:list", "disposition", "",
                                 details={"status": state, "count": len(found)}))
-    session.commit()
     return [proposal_public(p, actor) for p in found]
 
 
-def _decide(request: Request, session: Session, trail: Trail, clock: Clock, store: ObjectStore,
-            actor: Actor, proposal_id: str, note: str, *, approve: bool) -> ProposalPublic:
-    proposal = decide(session, actor=actor, proposal_id=proposal_id, approve=approve,
+def _decide(request: Request, work: Work, clock: Clock, store: ObjectStore, actor: Actor,
+            proposal_id: str, note: str, *, approve: bool) -> ProposalPublic:
+    proposal = decide(work.session, actor=actor, proposal_id=proposal_id, approve=approve,
                       note=note, now=clock.now())
     record = proposal.record
     details: dict = {"proposal": proposal_id, "note": note}
     if approve:
         details.update(archive_number=record.dossier.archive_number, sha256=record.sha256,
                        title=record.title, proposed_by=proposal.proposed_by.username)
-    trail.record(session, Event("disposition:destroy" if approve else "disposition:reject",
-                                "record", record.id, details=details))
-    session.commit()
+    work.record(Event("disposition:destroy" if approve else "disposition:reject", "record",
+                      record.id, details=details))
     if approve:  # the decision stands; storage and index follow (or the worker loop does)
-        try:
-            purge_destroyed(request.app.state.sessions, store, record.id)
-        except Exception:  # the worker loop purges it on its next round
-            log.warning("purge of destroyed record %s deferred", record.id, exc_info=True)
-        index_soon(request.app.state.sessions, request.app.state.search,
-                   holder=worker_name())
+        state = request.app.state
+        work.after_commit(lambda: purge_destroyed(state.sessions, store, record.id))
+        work.after_commit(lambda: index_soon(state.sessions, state.search,
+                                             holder=worker_name()))
     return proposal_public(proposal, actor)
 
 
 @router.post("/disposition/{proposal_id}/approve", response_model=ProposalPublic)
 def approve(
-    request: Request, proposal_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request: Request, proposal_id: str, work: WorkDep, clock: ClockDep,
     store: StoreDep, actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_APPROVE))],
     body: Annotated[Decision | None, Body()] = None,
 ) -> ProposalPublic:
     """The second archivist approves a destruction, which is carried out at once: the
     original, access copy, text and index entry go; the register keeps the entry."""
-    return _decide(request, session, trail, clock, store, actor, proposal_id,
+    return _decide(request, work, clock, store, actor, proposal_id,
                    body.note if body else "", approve=True)
 
 
 @router.post("/disposition/{proposal_id}/reject", response_model=ProposalPublic)
 def reject(
-    request: Request, proposal_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    request: Request, proposal_id: str, work: WorkDep, clock: ClockDep,
     store: StoreDep, actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_APPROVE))],
     body: Annotated[Decision | None, Body()] = None,
 ) -> ProposalPublic:
-    return _decide(request, session, trail, clock, store, actor, proposal_id,
+    return _decide(request, work, clock, store, actor, proposal_id,
                    body.note if body else "", approve=False)
 
 
 @router.get("/disposition/register", response_model=list[RegisterEntry],
             responses={200: {"content": {"text/csv": {}}}})
 def destruction_register(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_READ))],
     format: Literal["json", "csv"] = "json",
 ) -> list[RegisterEntry] | Response:
     """销毁清册: what was destroyed, when, on whose proposal and approval, with the hash of
     each original. ``format=csv`` gives it with Chinese column headings, for printing."""
-    entries: list[DestructionEntry] = register(session, actor=actor)
-    trail.record(session, Event("disposition:register", "disposition", "",
+    entries: list[DestructionEntry] = register(work.session, actor=actor)
+    work.record(Event("disposition:register", "disposition", "",
                                 details={"count": len(entries), "format": format}))
-    session.commit()
     rows = [_register_entry(e, shown_to(actor, e.unit_path)) for e in entries]
     if format == "json":
         return rows
@@ -308,26 +301,24 @@ def _hold_routes(scope: str, path: str) -> None:
     """POST and DELETE ``{path}/hold`` for one scope."""
 
     def place(
-        target: str, body: HoldCreate, session: SessionDep, trail: TrailDep, clock: ClockDep,
+        target: str, body: HoldCreate, work: WorkDep, clock: ClockDep,
         actor: Annotated[Actor, Depends(allowed(Action.HOLD_PLACE))],
     ) -> HoldPublic:
-        hold = place_hold(session, actor=actor, scope=scope, target=target,
+        hold = place_hold(work.session, actor=actor, scope=scope, target=target,
                           reason=body.reason, now=clock.now())
-        shown = shown_to(actor, hold_unit(session, scope, target))
-        trail.record(session, Event("hold:place", scope, target,
+        shown = shown_to(actor, hold_unit(work.session, scope, target))
+        work.record(Event("hold:place", scope, target,
                                     details={"hold": hold.id, "reason": hold.reason}))
-        session.commit()
         return hold_public(hold, shown)
 
     def release(
-        target: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+        target: str, work: WorkDep, clock: ClockDep,
         actor: Annotated[Actor, Depends(allowed(Action.HOLD_RELEASE))],
     ) -> HoldPublic:
-        hold = release_hold(session, actor=actor, scope=scope, target=target,
+        hold = release_hold(work.session, actor=actor, scope=scope, target=target,
                             now=clock.now())
-        shown = shown_to(actor, hold_unit(session, scope, target))
-        trail.record(session, Event("hold:release", scope, target, details={"hold": hold.id}))
-        session.commit()
+        shown = shown_to(actor, hold_unit(work.session, scope, target))
+        work.record(Event("hold:release", scope, target, details={"hold": hold.id}))
         return hold_public(hold, shown)
 
     router.add_api_route(f"{path}/{{target}}/hold", place, methods=["POST"],
@@ -346,7 +337,7 @@ for _scope, _path in (("record", "/records"), ("dossier", "/dossiers"),
 @router.delete("/records/{record_id}", status_code=status.HTTP_202_ACCEPTED,
                response_model=ProposalPublic)
 def delete_record(
-    record_id: str, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    record_id: str, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_DELETE))],
     reason: Annotated[str, Query(max_length=1000,
                                  description="why it should go (the proposal's reason)")] = "",
@@ -354,9 +345,8 @@ def delete_record(
     """Refused (409) while the record is under a legal hold or within its retention; past
     its due date the deletion becomes a destruction proposal (202) that a second archivist
     approves. Nothing is deleted by one person alone."""
-    proposal = request_deletion(session, actor=actor, record_id=record_id,
+    proposal = request_deletion(work.session, actor=actor, record_id=record_id,
                                 reason=reason, today=clock.now().date())
-    trail.record(session, Event("disposition:destroy-requested", "record", record_id,
+    work.record(Event("disposition:destroy-requested", "record", record_id,
                                 details={"proposal": proposal.id, "reason": proposal.reason}))
-    session.commit()
     return proposal_public(proposal, actor)

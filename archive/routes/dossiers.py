@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
 from archive.db.models import Dossier
-from archive.deps import SessionDep, SettingsDep, TrailDep, allowed
+from archive.deps import SettingsDep, WorkDep, allowed
 from archive.schemas import DossierCreate, DossierPublic, RecordSummary
 from archive.services.access import Actor
 from archive.services.audit import Event
@@ -32,25 +32,23 @@ def dossier_public(dossier: Dossier, actor: Actor, *, with_records: bool) -> Dos
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DossierPublic)
 def create(
-    body: DossierCreate, session: SessionDep, settings: SettingsDep, trail: TrailDep,
+    body: DossierCreate, work: WorkDep, settings: SettingsDep,
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
 ) -> DossierPublic:
-    dossier = create_dossier(session, actor=actor, numbering=settings.archive_number,
+    dossier = create_dossier(work.session, actor=actor, numbering=settings.archive_number,
                              **body.model_dump())
-    trail.record(session, Event("dossier:create", "dossier", dossier.id,
+    work.record(Event("dossier:create", "dossier", dossier.id,
                                 details={"archive_number": dossier.archive_number}))
-    session.commit()
     return dossier_public(dossier, actor, with_records=False)
 
 
 @router.get("/{dossier_id}", response_model=DossierPublic)
 def read(
-    dossier_id: str, session: SessionDep, trail: TrailDep,
+    dossier_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_READ))],
 ) -> DossierPublic:
-    dossier = get_dossier(session, actor=actor, dossier_id=dossier_id)
-    trail.record(session, Event("dossier:read", "dossier", dossier_id))
-    session.commit()
+    dossier = get_dossier(work.session, actor=actor, dossier_id=dossier_id)
+    work.record(Event("dossier:read", "dossier", dossier_id))
     return dossier_public(dossier, actor, with_records=True)
 
 
@@ -62,17 +60,17 @@ class Location(BaseModel):
 
 @router.put("/{dossier_id}/location", response_model=DossierPublic)
 def set_location(
-    dossier_id: str, body: Location, session: SessionDep, trail: TrailDep,
+    dossier_id: str, body: Location, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
 ) -> DossierPublic:
     """Where the paper originals of the dossier are kept (库房 / 架 / 盒)."""
-    dossier = get_dossier(session, actor=actor, dossier_id=dossier_id, action=Action.DOSSIER_UPDATE)
+    dossier = get_dossier(work.session, actor=actor, dossier_id=dossier_id,
+                          action=Action.DOSSIER_UPDATE)
     before = {"room": dossier.room, "shelf": dossier.shelf, "box": dossier.box}
     dossier.room, dossier.shelf, dossier.box = (body.room.strip(), body.shelf.strip(),
                                                 body.box.strip())
     dossier.location = " / ".join(part for part in (dossier.room, dossier.shelf, dossier.box)
                                   if part)
-    trail.record(session, Event("dossier:location", "dossier", dossier_id, details={
+    work.record(Event("dossier:location", "dossier", dossier_id, details={
         "before": before, "after": body.model_dump()}))
-    session.commit()
     return dossier_public(dossier, actor, with_records=False)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
 from archive.db.models import InboxItem
-from archive.deps import SearchDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
+from archive.deps import SearchDep, SettingsDep, StoreDep, WorkDep, allowed
 from archive.schemas import Code
 from archive.services.access import Actor
 from archive.services.audit import Event
@@ -63,35 +63,34 @@ def inbox_public(item: InboxItem, actor: Actor) -> InboxPublic:
 
 @router.get("", response_model=list[InboxPublic])
 def index(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
     state: Annotated[Literal["received", "waiting", "filed", "failed"] | None,
                      Query(alias="status")] = "waiting",
 ) -> list[InboxPublic]:
     """Items of the caller's units, oldest first (default: those waiting for an archivist)."""
-    items = list_inbox(session, actor=actor, status=state)
-    trail.record(session, Event("inbox:list", "inbox", "",
+    items = list_inbox(work.session, actor=actor, status=state)
+    work.record(Event("inbox:list", "inbox", "",
                                 details={"status": state, "count": len(items)}))
-    session.commit()
     return [inbox_public(item, actor) for item in items]
 
 
 @router.post("/{item_id}/file", status_code=status.HTTP_201_CREATED,
              response_model=InboxPublic)
 def file(
-    request: Request, item_id: str, body: FileRequest, session: SessionDep, settings: SettingsDep,
-    trail: TrailDep, search: SearchDep, store: StoreDep,
+    request: Request, item_id: str, body: FileRequest, work: WorkDep, settings: SettingsDep,
+    search: SearchDep, store: StoreDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
 ) -> InboxPublic:
     """File a waiting item into its customer's dossier, as the archivist says."""
-    item = get_item(session, actor=actor, item_id=item_id)
-    record = file_item(session, item, actor=actor, numbering=settings.archive_number,
+    item = get_item(work.session, actor=actor, item_id=item_id)
+    record = file_item(work.session, item, actor=actor, numbering=settings.archive_number,
                        account=body.customer_account, doc_type=body.doc_type,
                        title=body.title, doc_date=body.doc_date,
                        security_level=body.security_level)
-    trail.record(session, Event("record:create", "record", record.id, details={
+    work.record(Event("record:create", "record", record.id, details={
         "inbox": item.id, "auto_filed": False, "sha256": item.sha256}))
-    session.commit()
-    protect_original(store, record)
-    index_soon(request.app.state.sessions, search, holder=worker_name())
+    work.after_commit(lambda: protect_original(store, record))
+    work.after_commit(lambda: index_soon(request.app.state.sessions, search,
+                                         holder=worker_name()))
     return inbox_public(item, actor)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db.models import InboxItem, Job
-from archive.deps import SessionDep, TrailDep, allowed
+from archive.deps import WorkDep, allowed
 from archive.schemas import IndexRefusalPublic, JobPublic
 from archive.services.access import Actor
 from archive.services.audit import Event
@@ -32,7 +32,7 @@ def job_public(session: Session, job: Job) -> JobPublic:
 
 @router.get("", response_model=list[JobPublic])
 def index(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
     state: Annotated[Literal["queued", "running", "done", "failed"] | None,
                      Query(alias="status")] = None,
@@ -40,25 +40,23 @@ def index(
 ) -> list[JobPublic]:
     """Jobs of the caller's units, newest first: ``status=failed`` lists the failures with
     their reasons."""
-    jobs = list_jobs(session, actor=actor, status=state, limit=limit)
-    trail.record(session, Event("job:list", "job", "",
+    jobs = list_jobs(work.session, actor=actor, status=state, limit=limit)
+    work.record(Event("job:list", "job", "",
                                 details={"status": state, "count": len(jobs)}))
-    session.commit()
-    return [job_public(session, job) for job in jobs]
+    return [job_public(work.session, job) for job in jobs]
 
 
 @router.get("/refused", response_model=list[IndexRefusalPublic])
 def refused(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[IndexRefusalPublic]:
     """Records of the caller's units that the search index refused (the dead-letter list),
     with why: they are tried again when they change, when the workers start, and by
     ``archive reindex --retry``."""
-    found = refused_records(session, actor=actor, limit=limit)
-    trail.record(session, Event("job:refused", "job", "", details={"count": len(found)}))
-    session.commit()
+    found = refused_records(work.session, actor=actor, limit=limit)
+    work.record(Event("job:refused", "job", "", details={"count": len(found)}))
     return [IndexRefusalPublic(
         record_id=record.id, reason=mask_free_text(refusal.reason),
         title=shown_to(actor, record.dossier.unit.path).text(record.title),
@@ -68,10 +66,9 @@ def refused(
 
 @router.get("/{job_id}", response_model=JobPublic)
 def read(
-    job_id: str, session: SessionDep, trail: TrailDep,
+    job_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
 ) -> JobPublic:
-    job = get_job(session, actor=actor, job_id=job_id)
-    trail.record(session, Event("job:read", "job", job_id))
-    session.commit()
-    return job_public(session, job)
+    job = get_job(work.session, actor=actor, job_id=job_id)
+    work.record(Event("job:read", "job", job_id))
+    return job_public(work.session, job)

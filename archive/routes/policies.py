@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
-from archive.deps import SessionDep, TrailDep, allowed
+from archive.deps import WorkDep, allowed
 from archive.schemas import Code
 from archive.services.access import Actor
 from archive.services.audit import Event
@@ -24,35 +24,32 @@ class Rule(BaseModel):
 
 @router.get("", response_model=list[Rule])
 def read(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
 ) -> list[Rule]:
-    rules = [Rule(role=r, action=a) for r, a in list_rules(session)]
-    trail.record(session, Event("policy:read", "policy", ""))
-    session.commit()
+    rules = [Rule(role=r, action=a) for r, a in list_rules(work.session)]
+    work.record(Event("policy:read", "policy", ""))
     return rules
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Rule)
 def add(
-    rule: Rule, session: SessionDep, trail: TrailDep,
+    rule: Rule, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
 ) -> Rule:
-    add_rule(session, role=rule.role, action=rule.action)
-    trail.record(session, Event("policy:add", "policy", f"{rule.role} {rule.action}"[:64],
+    add_rule(work.session, role=rule.role, action=rule.action)
+    work.record(Event("policy:add", "policy", f"{rule.role} {rule.action}"[:64],
                                 details=rule.model_dump()))
-    session.commit()
     return rule
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
 def remove(
     role: Annotated[str, Query(max_length=32)], action: Annotated[str, Query(max_length=64)],
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
 ) -> Response:
-    remove_rule(session, role=role, action=action)
-    trail.record(session, Event("policy:remove", "policy", f"{role} {action}"[:64],
+    remove_rule(work.session, role=role, action=action)
+    work.record(Event("policy:remove", "policy", f"{role} {action}"[:64],
                                 details={"role": role, "action": action}))
-    session.commit()
     return Response(status_code=204)

@@ -11,16 +11,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from archive.db.models import Record
-from archive.deps import SessionDep, SessionmakerDep, SettingsDep, StoreDep, TrailDep, allowed
+from archive.deps import (
+    SessionmakerDep,
+    SettingsDep,
+    StoreDep,
+    TrailDep,
+    WorkDep,
+    allowed,
+)
 from archive.errors import Conflict, Gone, InvalidInput, PermissionDenied
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
 from archive.services.access_copies import ensure_masked_copy, needs_masked_copy
-from archive.services.audit import Event, Trail
+from archive.services.audit import Event
 from archive.services.filing import parse_doc_date
 from archive.services.masking import known_values, page_spans, shown_to
 from archive.services.records import (
@@ -31,6 +37,7 @@ from archive.services.records import (
     record_pages,
     stat_object,
 )
+from archive.services.work import Work
 from policies import Action
 from storage import ObjectStore
 
@@ -107,17 +114,16 @@ async def upload(
 
 @router.get("/{record_id}", response_model=RecordPublic)
 def read(
-    record_id: str, session: SessionDep, trail: TrailDep,
+    record_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_READ))],
 ) -> RecordPublic:
-    record = get_record(session, actor=actor, record_id=record_id)
-    trail.record(session, Event("record:read", "record", record_id))
-    session.commit()
+    record = get_record(work.session, actor=actor, record_id=record_id)
+    work.record(Event("record:read", "record", record_id))
     return record_public(record, actor)
 
 
 def _open_for_content(
-    session: Session, actor: Actor, trail: Trail, record_id: str, audited_as: str,
+    work: Work, actor: Actor, record_id: str, audited_as: str,
     *, original: bool = False,
 ) -> Record:
     """The record, once the actor may read its content (unit and clearance, or a borrow
@@ -125,7 +131,7 @@ def _open_for_content(
     to hold nothing personal: a PDF carries metadata, annotations, hidden text; a scan's
     image is unread by the detector): they go only to those who may see personal
     information."""
-    record = get_record(session, actor=actor, record_id=record_id,
+    record = get_record(work.session, actor=actor, record_id=record_id,
                         action=Action.RECORD_CONTENT)
     if record.destroyed_at is not None:
         raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}; "
@@ -135,8 +141,7 @@ def _open_for_content(
             f"原件不脱敏: the original of record {record_id} goes only to those who may see "
             f"personal information, which {actor.username} may not; read its access copy "
             "(access-copy), where it is masked")
-    trail.record(session, Event(audited_as, "record", record_id))
-    session.commit()
+    work.record(Event(audited_as, "record", record_id))
     return record
 
 
@@ -161,12 +166,12 @@ def stream_object(store: ObjectStore, key: str, media_type: str, size: int, file
 @router.get("/{record_id}/content", response_class=StreamingResponse,
             responses={200: {"content": {"application/pdf": {}, "image/tiff": {}}}})
 def content(
-    record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
+    record_id: str, work: WorkDep, store: StoreDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
     """The original bytes, exactly as filed; refused (403) to callers who may not see
     personal information (the access copy shows it masked)."""
-    record = _open_for_content(session, actor, trail, record_id, "record:content",
+    record = _open_for_content(work, actor, record_id, "record:content",
                                original=True)
     return stream_object(store, record.original_key, record.media_type, record.size,
                    record.original_filename or record.id, record.sha256)
@@ -175,20 +180,20 @@ def content(
 @router.get("/{record_id}/access-copy", response_class=StreamingResponse,
             responses={200: {"content": {"application/pdf": {}}}})
 def access_copy(
-    record_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
+    record_id: str, work: WorkDep, store: StoreDep,
     settings: SettingsDep, actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> StreamingResponse:
     """The searchable PDF (page images with an invisible text layer) made at ingest; a
     born-digital PDF is its own access copy. A caller who may not see personal
     information gets a copy of their own, whose text is masked and whose pages show the
     personal characters painted over (text-layer pages drawn as images)."""
-    record = _open_for_content(session, actor, trail, record_id, "record:access-copy")
+    record = _open_for_content(work, actor, record_id, "record:access-copy")
     stem = Path(record.original_filename or record.id).stem
     if record.status != "indexed":
         raise Conflict(f"record {record_id} has no access copy yet (status {record.status})")
-    if not shown_to(actor, record.dossier.unit.path).personal and needs_masked_copy(session,
+    if not shown_to(actor, record.dossier.unit.path).personal and needs_masked_copy(work.session,
                                                                                     record):
-        key = ensure_masked_copy(session, store, record, settings=settings.ingest,
+        key = ensure_masked_copy(work.session, store, record, settings=settings.ingest,
                                  spool_dir=settings.data_dir / "spool")
         info = stat_object(store, key)
         return stream_object(store, key, "application/pdf", info.size,
@@ -205,14 +210,14 @@ def access_copy(
 
 @router.get("/{record_id}/text", response_model=RecordText)
 def text(
-    record_id: str, session: SessionDep, trail: TrailDep,
+    record_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> RecordText:
-    record = _open_for_content(session, actor, trail, record_id, "record:text")
+    record = _open_for_content(work, actor, record_id, "record:text")
     shown = shown_to(actor, record.dossier.unit.path)
     known = known_values(record.dossier.customer)
     return RecordText(pages=[
         PageText(number=p.number, text=shown.page(p.text, page_spans(p, known)),
                  source=p.source, confidence=p.confidence)
-        for p in record_pages(session, record)
+        for p in record_pages(work.session, record)
     ])

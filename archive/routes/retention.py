@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from archive.db.models import RetentionSchedule
-from archive.deps import SessionDep, TrailDep, allowed
+from archive.deps import WorkDep, allowed
 from archive.schemas import Note
 from archive.services.access import Actor
 from archive.services.audit import Event
@@ -47,25 +47,23 @@ def line(entry: RetentionSchedule, actor: Actor) -> ScheduleLine:
 
 @router.get("/schedules", response_model=list[ScheduleLine])
 def schedules(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RETENTION_READ))],
 ) -> list[ScheduleLine]:
-    entries = list_schedule(session)
-    trail.record(session, Event("retention:read", "retention_schedule", ""))
-    session.commit()
+    entries = list_schedule(work.session)
+    work.record(Event("retention:read", "retention_schedule", ""))
     return [line(entry, actor) for entry in entries]
 
 
 @router.put("/schedules/{doc_type}", response_model=ScheduleLine)
 def edit(
-    doc_type: str, body: ScheduleEdit, session: SessionDep, trail: TrailDep,
+    doc_type: str, body: ScheduleEdit, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RETENTION_EDIT))],
 ) -> ScheduleLine:
     """Change the period of a record type for records filed from now on; records already
     filed keep theirs until appraisal changes it. The schedule is the company's: only an
     archivist whose role reaches the root unit edits it."""
-    require_company_wide(session, actor, Action.RETENTION_EDIT)
-    entry = edit_schedule(session, trail=trail, username=actor.username, doc_type=doc_type,
-                          period=body.period, reason=body.reason)
-    session.commit()
+    require_company_wide(work.session, actor, Action.RETENTION_EDIT)
+    entry = edit_schedule(work.session, trail=work.trail, username=actor.username,
+                          doc_type=doc_type, period=body.period, reason=body.reason)
     return line(entry, actor)

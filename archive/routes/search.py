@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from archive.deps import SearchDep, SessionDep, TrailDep, allowed
+from archive.deps import SearchDep, WorkDep, allowed
 from archive.schemas import SearchResponse
 from archive.services.access import Actor
 from archive.services.audit import Event
@@ -18,7 +18,7 @@ router = APIRouter(tags=["search"])
 
 @router.get("/search", response_model=SearchResponse)
 def search(
-    request: Request, backend: SearchDep, session: SessionDep, trail: TrailDep,
+    request: Request, backend: SearchDep, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.SEARCH))],
     q: Annotated[str | None, Query(max_length=256, description='words; "quoted phrase"')] = None,
     customer: Annotated[str | None, Query(max_length=32, description="exact 户号")] = None,
@@ -48,7 +48,6 @@ def search(
                             throttle=request.app.state.search_throttle)
     filters = {k: v for k, v in vars(params).items()
                if v is not None and k not in ("q", "after")}
-    trail.record(session, Event("search", "search", "", details={
+    work.record(Event("search", "search", "", details={
         "q": q, "filters": filters, "total": result["total"]}))
-    session.commit()
     return result

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from archive.db.models import Transfer
-from archive.deps import ClockDep, SessionDep, SettingsDep, StoreDep, TrailDep, allowed
+from archive.deps import ClockDep, SettingsDep, StoreDep, WorkDep, allowed
 from archive.routes.records import stream_object
 from archive.schemas import Id, Label
 from archive.services.access import Actor
@@ -68,74 +68,66 @@ def transfer_public(transfer: Transfer, actor: Actor) -> TransferPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TransferPublic)
 def create(
-    body: TransferCreate, session: SessionDep, settings: SettingsDep, store: StoreDep,
-    trail: TrailDep, clock: ClockDep,
+    body: TransferCreate, work: WorkDep, settings: SettingsDep, store: StoreDep,
+    clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_CREATE))],
 ) -> TransferPublic:
     """Package the records (originals checked against their sha256 on the way) and keep
     the package for download."""
-    transfer = export(session, actor=actor, store=store, receiver=body.receiver,
+    transfer = export(work.session, actor=actor, store=store, receiver=body.receiver,
                       record_ids=body.record_ids, dossier_id=body.dossier_id,
                       now=clock.now(), spool_dir=settings.data_dir / "spool")
-    try:
-        trail.record(session, Event("transfer:create", "transfer", transfer.id, details={
-            "receiver": transfer.receiver, "items": transferred_ids(transfer),
-            "package_sha256": transfer.package_sha256}))
-        session.commit()
-    except Exception:  # no transfer recorded: its package must not stay behind
-        session.rollback()
-        forget_package(store, transfer.package_key)
-        raise
+    # no transfer recorded: its package must not stay behind
+    work.unless_committed(lambda: forget_package(store, transfer.package_key))
+    work.record(Event("transfer:create", "transfer", transfer.id, details={
+        "receiver": transfer.receiver, "items": transferred_ids(transfer),
+        "package_sha256": transfer.package_sha256}))
     return transfer_public(transfer, actor)
 
 
 @router.get("", response_model=list[TransferPublic])
 def index(
-    session: SessionDep, trail: TrailDep,
+    work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
 ) -> list[TransferPublic]:
-    transfers = list_transfers(session, actor=actor)
-    trail.record(session, Event("transfer:list", "transfer", "",
+    transfers = list_transfers(work.session, actor=actor)
+    work.record(Event("transfer:list", "transfer", "",
                                 details={"count": len(transfers)}))
-    session.commit()
     return [transfer_public(t, actor) for t in transfers]
 
 
 @router.get("/{transfer_id}", response_model=TransferPublic)
 def show(
-    transfer_id: str, session: SessionDep, trail: TrailDep,
+    transfer_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
 ) -> TransferPublic:
-    transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
-    trail.record(session, Event("transfer:read", "transfer", transfer_id))
-    session.commit()
+    transfer = get_transfer(work.session, actor=actor, transfer_id=transfer_id)
+    work.record(Event("transfer:read", "transfer", transfer_id))
     return transfer_public(transfer, actor)
 
 
 @router.get("/{transfer_id}/package", response_class=StreamingResponse,
             responses={200: {"content": {"application/zip": {}}}})
 def package(
-    transfer_id: str, session: SessionDep, store: StoreDep, trail: TrailDep,
+    transfer_id: str, work: WorkDep, store: StoreDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
 ) -> StreamingResponse:
     """The BagIt package, zipped (its records' levels must be within the clearance)."""
-    transfer = open_package(session, actor=actor, transfer_id=transfer_id)
-    trail.record(session, Event("transfer:download", "transfer", transfer_id))
-    session.commit()
+    transfer = open_package(work.session, actor=actor, transfer_id=transfer_id)
+    work.record(Event("transfer:download", "transfer", transfer_id))
     return stream_object(store, transfer.package_key, "application/zip", transfer.package_size,
                          f"transfer-{transfer.id}.zip", transfer.package_sha256)
 
 
 @router.post("/{transfer_id}/receipt", response_model=TransferPublic)
 def receipt(
-    transfer_id: str, body: Receipt, session: SessionDep, trail: TrailDep, clock: ClockDep,
+    transfer_id: str, body: Receipt, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_CREATE))],
 ) -> TransferPublic:
     """Record the receiver's integrity check (``archive transfer check`` on their side):
     accepted or refused, with what it said. This closes the handover."""
-    transfer = record_receipt(session, actor=actor, transfer_id=transfer_id, valid=body.valid,
+    transfer = record_receipt(work.session, actor=actor, transfer_id=transfer_id, valid=body.valid,
                               detail=body.detail, now=clock.now())
-    trail.record(session, Event("transfer:receipt", "transfer", transfer_id, details={
+    work.record(Event("transfer:receipt", "transfer", transfer_id, details={
         "valid": body.valid, "detail": transfer.check_result}))
-    session.commit()
     return transfer_public(transfer, actor)

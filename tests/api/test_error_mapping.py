@@ -70,3 +70,18 @@ def test_database_failures_answer_by_kind(client, monkeypatch, error, status, co
         assert answer.headers["Retry-After"]
     else:
         assert answer.json()["event_id"]
+
+
+def test_no_answer_goes_out_without_its_committed_audit_event(client, monkeypatch) -> None:
+    from archive.services.work import Work
+
+    archivist = login(client, "archivist")
+    create_customer(client, archivist, "3300012345")
+
+    def lost(self) -> None:  # type: ignore[no-untyped-def]
+        self.abandon()
+        raise OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(Work, "commit", lost)
+    answer = client.get("/api/v1/customers/3300012345", headers=archivist)
+    assert answer.status_code == 503 and "杭州" not in answer.text
