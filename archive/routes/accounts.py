@@ -6,15 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.db.models import Unit, User
+from archive.db.models import User
 from archive.deps import SettingsDep, WorkDep, allowed
 from archive.errors import SeparationOfDuties
 from archive.schemas import Code, Level
 from archive.services.access import Actor
-from archive.services.accounts import add_user, assign, get_user, set_active, set_password
+from archive.services.accounts import (
+    add_user,
+    assign,
+    get_user,
+    set_active,
+    set_password,
+    unit_codes,
+)
 from archive.services.audit import Event
 from archive.services.logins import temporary_password
 from archive.services.policy import grants_of, roles_of
@@ -55,7 +61,7 @@ class AccountPublic(BaseModel):
 
 
 def account_public(session: Session, user: User) -> AccountPublic:
-    codes = {path: code for path, code in session.execute(select(Unit.path, Unit.code))}
+    codes = unit_codes(session)
     return AccountPublic(username=user.username, role=user.role, unit=user.unit.code,
                          clearance=user.clearance, personal_info=user.personal_info,
                          active=user.active, grants=[

@@ -14,20 +14,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from archive.clock import Clock
 from archive.db.models import (
     DestructionEntry,
     DispositionProposal,
-    Dossier,
     LegalHold,
-    Record,
-    Unit,
 )
 from archive.deps import ClockDep, StoreDep, WorkDep, allowed
 from archive.schemas import Id, Note
-from archive.services.access import Actor, in_units, units_for
+from archive.services.access import Actor
 from archive.services.audit import Event
 from archive.services.disposition import (
     MAX_EXTENSION_YEARS,
@@ -35,6 +31,7 @@ from archive.services.disposition import (
     decide,
     due_records,
     hold_unit,
+    list_proposals,
     pending_proposal,
     place_hold,
     propose,
@@ -224,14 +221,9 @@ def proposals(
     state: Annotated[Literal["pending", "approved", "rejected", "applied"] | None,
                      Query(alias="status")] = None,
 ) -> list[ProposalPublic]:
-    query = (select(DispositionProposal).join(Record).join(Dossier).join(Unit)
-             .where(in_units(Unit.path, units_for(actor, Action.DISPOSITION_READ))))
-    if state is not None:
-        query = query.where(DispositionProposal.status == state)
-    found = list(work.session.scalars(query.order_by(DispositionProposal.proposed_at.desc())
-                                 .limit(500)))
+    found = list_proposals(work.session, actor=actor, status=state)
     work.record(Event("disposition:list", "disposition", "",
-                                details={"status": state, "count": len(found)}))
+                      details={"status": state, "count": len(found)}))
     return [proposal_public(p, actor) for p in found]
 
 

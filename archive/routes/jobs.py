@@ -3,15 +3,14 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.db.models import InboxItem, Job
+from archive.db.models import Job
 from archive.deps import WorkDep, allowed
 from archive.schemas import IndexRefusalPublic, JobPublic
 from archive.services.access import Actor
 from archive.services.audit import Event
-from archive.services.jobs import get_job, list_jobs, refused_records
+from archive.services.jobs import get_job, list_jobs, record_of, refused_records
 from archive.services.masking import mask_free_text, shown_to
 from policies import Action
 
@@ -19,11 +18,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
 def job_public(session: Session, job: Job) -> JobPublic:
-    record_id = job.record_id
-    if record_id is None and job.inbox_id is not None:
-        record_id = session.scalar(select(InboxItem.record_id)
-                                   .where(InboxItem.id == job.inbox_id))
-    return JobPublic(id=job.id, record_id=record_id, inbox_id=job.inbox_id,
+    return JobPublic(id=job.id, record_id=record_of(session, job), inbox_id=job.inbox_id,
                      status=job.status,  # type: ignore[arg-type]
                      progress=job.progress, pages_done=job.pages_done,
                      pages_total=job.pages_total, error=job.error, attempts=job.attempts,

@@ -52,6 +52,11 @@ def ensure_root_unit(session: Session, *, code: str, name: str) -> Unit:
     return unit
 
 
+def unit_codes(session: Session) -> dict[str, str]:
+    """Every unit's code by its path."""
+    return {path: code for path, code in session.execute(select(Unit.path, Unit.code))}
+
+
 def get_unit(session: Session, code: str) -> Unit:
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:

@@ -314,6 +314,17 @@ def register(session: Session, *, actor: Actor, limit: int = 500) -> list[Destru
         .limit(limit)))
 
 
+def list_proposals(session: Session, *, actor: Actor, status: str | None,
+                   limit: int = 500) -> list[DispositionProposal]:
+    """Proposals on records of the actor's units, newest first."""
+    query = (select(DispositionProposal).join(Record).join(Dossier).join(Unit)
+             .where(in_units(Unit.path, units_for(actor, Action.DISPOSITION_READ))))
+    if status is not None:
+        query = query.where(DispositionProposal.status == status)
+    return list(session.scalars(query.order_by(DispositionProposal.proposed_at.desc())
+                                .limit(limit)))
+
+
 def purge_destroyed(sessions: sessionmaker[Session], store: ObjectStore,
                     record_id: str | None = None) -> int:
     """Remove the stored objects of destroyed records (one, or all still holding keys):

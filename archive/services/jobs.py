@@ -111,6 +111,13 @@ def list_jobs(session: Session, *, actor: Actor, status: str | None, limit: int 
     return sorted(jobs, key=lambda job: job.updated_at, reverse=True)[:limit]
 
 
+def record_of(session: Session, job: Job) -> str | None:
+    """The record a job read; for an inbox item's job, the record it was filed as."""
+    if job.record_id is None and job.inbox_id is not None:
+        return session.scalar(select(InboxItem.record_id).where(InboxItem.id == job.inbox_id))
+    return job.record_id
+
+
 def refused_records(session: Session, *, actor: Actor, limit: int = 100
                     ) -> list[tuple[IndexRefusal, Record]]:
     """The records of the actor's units the search index refused (its dead-letter list),

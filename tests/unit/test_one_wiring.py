@@ -21,3 +21,19 @@ def test_only_backends_builds_the_backends() -> None:
             if BUILDERS.search(line):
                 found.append(f"archive/{relative}:{number}: {line.strip()}")
     assert found == [], "\n".join(found)
+
+
+QUERIES = re.compile(r"\bselect\(|\.scalars?\(|\.execute\(|\.commit\(\)|\.rollback\(\)|"
+                     r"trail\.record\(")
+
+
+def test_routes_hold_no_queries_and_commit_nothing() -> None:
+    """Routes call services; the request's unit of work commits (archive.deps.WorkDep)."""
+    found = []
+    for path in sorted((ROOT / "routes").glob("*.py")):
+        if path.name == "health.py":  # the readiness probe asks the database itself
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if QUERIES.search(line):
+                found.append(f"archive/routes/{path.name}:{number}: {line.strip()}")
+    assert found == [], "\n".join(found)
