@@ -1,0 +1,81 @@
+"""Ingest jobs as their readers see them: one job, the jobs of a caller's units, the
+records the search index refused.
+
+Public surface: :func:`get_job`, :func:`list_jobs`, :func:`record_of`,
+:func:`refused_records`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db.models import (
+    Dossier,
+    InboxItem,
+    IndexRefusal,
+    Job,
+    Record,
+    Unit,
+)
+from archive.errors import NotFound
+from archive.services.access import Actor, in_units, require_unit, units_for
+from policies import Action
+
+log = logging.getLogger(__name__)
+
+
+def get_job(session: Session, *, actor: Actor, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    if job.record_id is not None:
+        record = session.get(Record, job.record_id)
+        assert record is not None
+        unit_path = record.dossier.unit.path
+    else:
+        item = session.get(InboxItem, job.inbox_id)
+        assert item is not None
+        unit_path = item.unit.path
+    require_unit(actor, unit_path, f"job {job_id}", Action.JOB_READ)
+    return job
+
+
+def list_jobs(session: Session, *, actor: Actor, status: str | None, limit: int = 100
+              ) -> list[Job]:
+    """Jobs of the actor's units (by their record's or inbox item's unit), newest first."""
+    within = in_units(Unit.path, units_for(actor, Action.JOB_READ))
+    of_records = (select(Job).join(Record, Record.id == Job.record_id)
+                  .join(Dossier, Dossier.id == Record.dossier_id)
+                  .join(Unit, Unit.id == Dossier.unit_id).where(within))
+    of_inbox = (select(Job).join(InboxItem, InboxItem.id == Job.inbox_id)
+                .join(Unit, Unit.id == InboxItem.unit_id).where(within))
+    jobs = []
+    for query in (of_records, of_inbox):
+        if status is not None:
+            query = query.where(Job.status == status)
+        jobs += session.scalars(query.order_by(Job.updated_at.desc()).limit(limit)).all()
+    return sorted(jobs, key=lambda job: job.updated_at, reverse=True)[:limit]
+
+
+def record_of(session: Session, job: Job) -> str | None:
+    """The record a job read; for an inbox item's job, the record it was filed as."""
+    if job.record_id is None and job.inbox_id is not None:
+        return session.scalar(select(InboxItem.record_id).where(InboxItem.id == job.inbox_id))
+    return job.record_id
+
+
+def refused_records(session: Session, *, actor: Actor, limit: int = 100
+                    ) -> list[tuple[IndexRefusal, Record]]:
+    """The records of the actor's units the search index refused (its dead-letter list),
+    newest first, each with why."""
+    within = in_units(Unit.path, units_for(actor, Action.JOB_READ))
+    query = (select(IndexRefusal, Record).join(Record, Record.id == IndexRefusal.record_id)
+             .join(Dossier, Dossier.id == Record.dossier_id)
+             .join(Unit, Unit.id == Dossier.unit_id).where(within)
+             .order_by(IndexRefusal.refused_at.desc()).limit(limit))
+    return [(refusal, record) for refusal, record in session.execute(query).all()]
+
+
