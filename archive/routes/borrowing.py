@@ -15,7 +15,6 @@ from archive.db.models import BorrowRequest
 from archive.deps import ClockDep, CurrentUser, SessionDep, WorkDep, allowed
 from archive.schemas import Code, Id
 from archive.services.access import Actor
-from archive.services.audit import Event
 from archive.services.borrowing import (
     MAX_DAYS,
     MAX_PURPOSE,
@@ -107,20 +106,12 @@ def borrow_public(request: BorrowRequest, now: datetime, actor: Actor) -> Borrow
     )
 
 
-def _details(request: BorrowRequest) -> dict:
-    return {"record_id": request.record_id, "dossier_id": request.dossier_id,
-            "kind": request.kind, "days": request.days, "requester": request.requester.username,
-            "purpose_kind": request.purpose_kind}
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BorrowPublic)
 def create(
     body: BorrowCreate, work: WorkDep, clock: ClockDep,
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
 ) -> BorrowPublic:
-    request = request_borrow(work.session, actor=actor, **body.model_dump())
-    work.record(Event("borrow:request", "borrow", request.id,
-                                details={**_details(request), "purpose": request.purpose}))
+    request = request_borrow(work, actor=actor, **body.model_dump())
     return borrow_public(request, clock.now(), actor)
 
 
@@ -131,19 +122,15 @@ def index(
                      Query(alias="status")] = None,
 ) -> list[BorrowPublic]:
     """The caller's own requests and those they may decide, newest first."""
-    requests = list_requests(work.session, actor=actor, status=state)
-    work.record(Event("borrow:list", "borrow", "",
-                                details={"status": state, "count": len(requests)}))
+    requests = list_requests(work, actor=actor, status=state)
     now = clock.now()
     return [borrow_public(r, now, actor) for r in requests]
 
 
 def _decide(work: Work, clock: Clock, actor: Actor, request_id: str, note: str, *,
             approve: bool) -> BorrowPublic:
-    request = decide_request(work.session, actor=actor, request_id=request_id,
+    request = decide_request(work, actor=actor, request_id=request_id,
                              approve=approve, note=note, now=clock.now())
-    work.record(Event("borrow:approve" if approve else "borrow:reject", "borrow", request_id,
-                      details={**_details(request), "note": note}))
     return borrow_public(request, clock.now(), actor)
 
 
@@ -174,9 +161,7 @@ def give_back(
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_REQUEST))],
 ) -> BorrowPublic:
     """End a loan now: the borrower, or an archivist of the owning unit."""
-    request = return_loan(work.session, actor=actor, request_id=request_id, now=clock.now())
-    work.record(Event("borrow:return", "borrow", request_id,
-                                details=_details(request)))
+    request = return_loan(work, actor=actor, request_id=request_id, now=clock.now())
     return borrow_public(request, clock.now(), actor)
 
 
@@ -187,8 +172,7 @@ def overdue(
 ) -> list[BorrowPublic]:
     """催还: paper originals of the caller's units still out past their due date."""
     now = clock.now()
-    loans = overdue_loans(work.session, actor=actor, now=now)
-    work.record(Event("borrow:overdue", "borrow", "", details={"count": len(loans)}))
+    loans = overdue_loans(work, actor=actor, now=now)
     return [borrow_public(r, now, actor) for r in loans]
 
 
@@ -200,10 +184,8 @@ def stats(
 ) -> dict:
     """利用统计 of the caller's units: requests by unit, month, record type, purpose, kind
     and state; paper loans and their overdue rate."""
-    figures = usage_statistics(work.session, actor=actor, date_from=date_from, date_to=date_to,
+    figures = usage_statistics(work, actor=actor, date_from=date_from, date_to=date_to,
                                now=clock.now())
-    work.record(Event("borrow:stats", "borrow", "", details={
-        "date_from": date_from, "date_to": date_to, "total": figures["total"]}))
     return figures
 
 
@@ -214,9 +196,7 @@ def cancel(
 ) -> BorrowPublic:
     """Withdraw a pending request, or a paper loan approved but never collected: the
     requester, or an archivist of the owning unit."""
-    request = cancel_request(work.session, actor=actor, request_id=request_id, now=clock.now())
-    work.record(Event("borrow:cancel", "borrow", request_id,
-                                details=_details(request)))
+    request = cancel_request(work, actor=actor, request_id=request_id, now=clock.now())
     return borrow_public(request, clock.now(), actor)
 
 
@@ -226,9 +206,7 @@ def check_out(
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
 ) -> BorrowPublic:
     """出库: hand the paper original of an approved physical request to its borrower."""
-    request = checkout(work.session, actor=actor, request_id=request_id, now=clock.now())
-    work.record(Event("borrow:checkout", "borrow", request_id, details={
-        **_details(request), "location": request.location, "due": request.ends_at}))
+    request = checkout(work, actor=actor, request_id=request_id, now=clock.now())
     return borrow_public(request, clock.now(), actor)
 
 
@@ -240,10 +218,7 @@ def renewal(
 ) -> BorrowPublic:
     """续借: the borrower before the due date, or an archivist of the unit."""
     days = body.days if body else 7
-    request = renew(work.session, actor=actor, request_id=request_id, days=days, now=clock.now())
-    work.record(Event("borrow:renew", "borrow", request_id, details={
-        **_details(request), "added_days": days, "ends_at": request.ends_at,
-        "renewals": request.renewals}))
+    request = renew(work, actor=actor, request_id=request_id, days=days, now=clock.now())
     return borrow_public(request, clock.now(), actor)
 
 
@@ -253,9 +228,7 @@ def send_reminder(
     actor: Annotated[Actor, Depends(allowed(Action.BORROW_DECIDE))],
 ) -> dict:
     """催还: an in-app reminder to the borrower."""
-    reminder = remind(work.session, actor=actor, request_id=request_id, now=clock.now())
-    work.record(Event("borrow:remind", "borrow", request_id,
-                                details={"kind": reminder.kind}))
+    reminder = remind(work, actor=actor, request_id=request_id, now=clock.now())
     return {"id": reminder.id, "kind": reminder.kind, "message": reminder.message}
 
 

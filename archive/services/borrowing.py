@@ -34,9 +34,11 @@ from archive.clock import as_utc
 from archive.db.models import BorrowRequest, Dossier, PolicyRule, Record, Reminder, Unit, User
 from archive.errors import Conflict, Gone, InvalidInput, NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
+from archive.services.audit import Event
 from archive.services.filing import get_dossier
 from archive.services.policy import bump_version
 from archive.services.records import get_record
+from archive.services.work import Work
 from policies import Action, Target, borrow_key
 from policies.enforcer import grant_time
 
@@ -62,11 +64,19 @@ def request_state(request: BorrowRequest, now: datetime) -> str:
     return "expired" if late else "approved"
 
 
+def _details(request: BorrowRequest) -> dict:
+    """What the audit events of a request say of it."""
+    return {"record_id": request.record_id, "dossier_id": request.dossier_id,
+            "kind": request.kind, "days": request.days, "requester": request.requester.username,
+            "purpose_kind": request.purpose_kind}
+
+
 def request_borrow(
-    session: Session, *, actor: Actor, record_id: str | None, dossier_id: str | None,
+    work: Work, *, actor: Actor, record_id: str | None, dossier_id: str | None,
     purpose: str, days: int, kind: str, purpose_kind: str = "其他",
 ) -> BorrowRequest:
     """File a request for a record or a dossier the actor can see in the catalogue."""
+    session = work.session
     if (record_id is None) == (dossier_id is None):
         raise InvalidInput("give exactly one of record_id and dossier_id")
     purpose = purpose.strip()
@@ -98,6 +108,8 @@ def request_borrow(
                             purpose_kind=purpose_kind)
     session.add(request)
     session.flush()
+    work.record(Event("borrow:request", "borrow", request.id,
+                      details={**_details(request), "purpose": request.purpose}))
     return request
 
 
@@ -123,10 +135,11 @@ def _require_archivist(actor: Actor, request: BorrowRequest, *, not_own: bool) -
 
 
 def decide_request(
-    session: Session, *, actor: Actor, request_id: str, approve: bool, note: str,
+    work: Work, *, actor: Actor, request_id: str, approve: bool, note: str,
     now: datetime,
 ) -> BorrowRequest:
     """Approve or reject a pending request; the policy refuses the requester themselves."""
+    session = work.session
     request = _get(session, request_id)
     _require_archivist(actor, request, not_own=True)
     if request.status != "pending":
@@ -140,6 +153,8 @@ def decide_request(
         _open_loan(session, request, now)
     # a paper loan's period starts when the original is handed out (checkout)
     session.flush()
+    work.record(Event("borrow:approve" if approve else "borrow:reject", "borrow", request_id,
+                      details={**_details(request), "note": note}))
     return request
 
 
@@ -156,10 +171,11 @@ def _open_loan(session: Session, request: BorrowRequest, now: datetime) -> None:
     bump_version(session)
 
 
-def cancel_request(session: Session, *, actor: Actor, request_id: str, now: datetime
+def cancel_request(work: Work, *, actor: Actor, request_id: str, now: datetime
                    ) -> BorrowRequest:
     """Withdraw a request not yet in use: pending, or a paper loan approved but never
     collected. By the requester, or an archivist of the owning unit."""
+    session = work.session
     request = _get(session, request_id)
     if request.requester_id != actor.user_id:
         _require_archivist(actor, request, not_own=False)
@@ -171,13 +187,15 @@ def cancel_request(session: Session, *, actor: Actor, request_id: str, now: date
     request.status = "cancelled"
     request.returned_at = now
     session.flush()
+    work.record(Event("borrow:cancel", "borrow", request_id, details=_details(request)))
     return request
 
 
 def return_loan(
-    session: Session, *, actor: Actor, request_id: str, now: datetime,
+    work: Work, *, actor: Actor, request_id: str, now: datetime,
 ) -> BorrowRequest:
     """End a loan: by its borrower, or by an archivist who may decide for its unit."""
+    session = work.session
     request = _get(session, request_id)
     # Paper comes back into the archivist's hands; a borrower ends an electronic loan.
     if request.requester_id != actor.user_id or request.kind == "physical":
@@ -192,20 +210,25 @@ def return_loan(
             PolicyRule.ptype == "p2", PolicyRule.v3 == request.id)).rowcount:
         bump_version(session)
     session.flush()
+    work.record(Event("borrow:return", "borrow", request_id, details=_details(request)))
     return request
 
 
 def list_requests(
-    session: Session, *, actor: Actor, status: str | None = None, limit: int = 200,
+    work: Work, *, actor: Actor, status: str | None = None, limit: int = 200,
 ) -> list[BorrowRequest]:
     """The actor's own requests and those they may decide (their units' subtrees)."""
+    session = work.session
     query = (select(BorrowRequest).join(Dossier, Dossier.id == BorrowRequest.dossier_id)
              .join(Unit, Unit.id == Dossier.unit_id)
              .where(or_(BorrowRequest.requester_id == actor.user_id,
                         in_units(Unit.path, units_for(actor, Action.BORROW_DECIDE)))))
     if status is not None:
         query = query.where(BorrowRequest.status == status)
-    return list(session.scalars(query.order_by(BorrowRequest.created_at.desc()).limit(limit)))
+    result = list(session.scalars(query.order_by(BorrowRequest.created_at.desc()).limit(limit)))
+    work.record(Event("borrow:list", "borrow", "",
+                      details={"status": status, "count": len(result)}))
+    return result
 
 
 def _location(dossier: Dossier) -> str:
@@ -229,10 +252,11 @@ def paper_out(session: Session, dossier_id: str, record_id: str | None, *,
     return session.scalar(query)
 
 
-def checkout(session: Session, *, actor: Actor, request_id: str, now: datetime
+def checkout(work: Work, *, actor: Actor, request_id: str, now: datetime
              ) -> BorrowRequest:
     """An archivist of the owning unit hands the paper original out (出库) to the borrower,
     from its place; the due date is ``days`` from now. Never to themselves."""
+    session = work.session
     request = _get(session, request_id)
     _require_archivist(actor, request, not_own=True)
     if request.kind != "physical":
@@ -253,15 +277,19 @@ def checkout(session: Session, *, actor: Actor, request_id: str, now: datetime
     request.ends_at = now + timedelta(days=request.days)
     request.location = _location(request.dossier)
     session.flush()
+    work.record(Event("borrow:checkout", "borrow", request_id,
+                      details={**_details(request), "location": request.location,
+                      "due": request.ends_at}))
     return request
 
 
-def renew(session: Session, *, actor: Actor, request_id: str, days: int, now: datetime
+def renew(work: Work, *, actor: Actor, request_id: str, days: int, now: datetime
           ) -> BorrowRequest:
     """续借: a loan running now is extended by ``days``, at most ``MAX_RENEWALS`` times. An
     archivist of the owning unit renews any loan but their own; the borrower may renew
     a paper loan before its due date, never an electronic one (its grant of access is the
     archivist's to give)."""
+    session = work.session
     request = _get(session, request_id)
     state = request_state(request, now)
     by_borrower = (request.requester_id == actor.user_id and request.kind == "physical"
@@ -283,6 +311,9 @@ def renew(session: Session, *, actor: Actor, request_id: str, days: int, now: da
                         .values(v2=grant_time(request.ends_at)))
         bump_version(session)
     session.flush()
+    work.record(Event("borrow:renew", "borrow", request_id,
+                      details={**_details(request), "added_days": days, "ends_at": request.ends_at,
+                      "renewals": request.renewals}))
     return request
 
 
@@ -293,17 +324,24 @@ def _decidable(actor: Actor, action: str = Action.BORROW_DECIDE):  # type: ignor
             .where(in_units(Unit.path, units_for(actor, action))))
 
 
-def overdue_loans(session: Session, *, actor: Actor, now: datetime) -> list[BorrowRequest]:
-    """催还: paper originals of the actor's units still out past their due date, the
-    longest overdue first."""
+def _overdue(session: Session, actor: Actor, now: datetime) -> list[BorrowRequest]:
     return list(session.scalars(_decidable(actor).where(
         BorrowRequest.kind == "physical", BorrowRequest.status == "approved",
         BorrowRequest.checked_out_at.is_not(None), BorrowRequest.ends_at <= now)
         .order_by(BorrowRequest.ends_at)))
 
 
-def remind(session: Session, *, actor: Actor, request_id: str, now: datetime) -> Reminder:
+def overdue_loans(work: Work, *, actor: Actor, now: datetime) -> list[BorrowRequest]:
+    """催还: paper originals of the actor's units still out past their due date, the
+    longest overdue first."""
+    result = _overdue(work.session, actor, now)
+    work.record(Event("borrow:overdue", "borrow", "", details={"count": len(result)}))
+    return result
+
+
+def remind(work: Work, *, actor: Actor, request_id: str, now: datetime) -> Reminder:
     """An archivist's 催还 notice to the borrower of a loan falling due or overdue."""
+    session = work.session
     request = _get(session, request_id)
     _require_archivist(actor, request, not_own=False)
     state = request_state(request, now)
@@ -319,6 +357,7 @@ def remind(session: Session, *, actor: Actor, request_id: str, now: datetime) ->
                         message=message, created_at=now)
     session.add(reminder)
     session.flush()
+    work.record(Event("borrow:remind", "borrow", request_id, details={"kind": reminder.kind}))
     return reminder
 
 
@@ -357,7 +396,7 @@ def reminders_for(session: Session, *, actor: Actor, now: datetime) -> list[Noti
                                     BorrowRequest.requester_id != actor.user_id).subquery()))
         if waiting:
             notices.append(Notice("to_decide", f"{waiting} 件借阅申请待审批。"))
-        late = len(overdue_loans(session, actor=actor, now=now))
+        late = len(_overdue(session, actor, now))
         if late:
             notices.append(Notice("overdue_list", f"{late} 件纸质原件逾期未还，请催还。"))
     return notices
@@ -371,11 +410,12 @@ def read_reminder(session: Session, *, actor: Actor, reminder_id: str, now: date
     session.flush()
 
 
-def usage_statistics(session: Session, *, actor: Actor, date_from: date | None,
+def usage_statistics(work: Work, *, actor: Actor, date_from: date | None,
                      date_to: date | None, now: datetime) -> dict:
     """利用统计 over the requests of the actor's units filed in the period: counts by unit,
     month, record type (整卷 for a whole dossier), purpose and kind, approvals, and the
     overdue rate of paper loans (returned late, or out past their date now)."""
+    session = work.session
     query = (_decidable(actor, Action.BORROW_STATS)
              .outerjoin(Record, Record.id == BorrowRequest.record_id)
              .add_columns(Unit.code, Record.doc_type))
@@ -406,4 +446,7 @@ def usage_statistics(session: Session, *, actor: Actor, date_from: date | None,
     result["paper_loans"] = paper_out
     result["paper_overdue"] = paper_late
     result["overdue_rate"] = round(paper_late / paper_out, 4) if paper_out else 0.0
+    work.record(Event("borrow:stats", "borrow", "",
+                      details={"date_from": date_from, "date_to": date_to,
+                      "total": result["total"]}))
     return result
