@@ -8,8 +8,7 @@ from archive.db.models import Customer
 from archive.deps import WorkDep, allowed
 from archive.schemas import CustomerCreate, CustomerPublic
 from archive.services.access import Actor
-from archive.services.audit import Event
-from archive.services.filing import create_customer, get_customer
+from archive.services.filing import read_customer, register_customer
 from archive.services.masking import shown_to
 from policies import Action
 
@@ -33,8 +32,7 @@ def create(
     body: CustomerCreate, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.CUSTOMER_CREATE))],
 ) -> CustomerPublic:
-    customer = create_customer(work.session, actor=actor, **body.model_dump())
-    work.record(Event("customer:create", "customer", customer.account))
+    customer = register_customer(work, actor=actor, **body.model_dump())
     return customer_public(customer, actor)
 
 
@@ -43,6 +41,5 @@ def read(
     account: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.CUSTOMER_READ))],
 ) -> CustomerPublic:
-    customer = get_customer(work.session, actor=actor, account=account)
-    work.record(Event("customer:read", "customer", account))
+    customer = read_customer(work, actor=actor, account=account)
     return customer_public(customer, actor)

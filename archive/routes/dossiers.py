@@ -9,8 +9,7 @@ from archive.db.models import Dossier
 from archive.deps import SettingsDep, WorkDep, allowed
 from archive.schemas import DossierCreate, DossierPublic, RecordSummary
 from archive.services.access import Actor
-from archive.services.audit import Event
-from archive.services.filing import create_dossier, get_dossier
+from archive.services.filing import place_dossier, read_dossier, register_dossier
 from archive.services.masking import shown_to
 from policies import Action
 
@@ -35,10 +34,8 @@ def create(
     body: DossierCreate, work: WorkDep, settings: SettingsDep,
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
 ) -> DossierPublic:
-    dossier = create_dossier(work.session, actor=actor, numbering=settings.archive_number,
-                             **body.model_dump())
-    work.record(Event("dossier:create", "dossier", dossier.id,
-                                details={"archive_number": dossier.archive_number}))
+    dossier = register_dossier(work, actor=actor, numbering=settings.archive_number,
+                               **body.model_dump())
     return dossier_public(dossier, actor, with_records=False)
 
 
@@ -47,8 +44,7 @@ def read(
     dossier_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_READ))],
 ) -> DossierPublic:
-    dossier = get_dossier(work.session, actor=actor, dossier_id=dossier_id)
-    work.record(Event("dossier:read", "dossier", dossier_id))
+    dossier = read_dossier(work, actor=actor, dossier_id=dossier_id)
     return dossier_public(dossier, actor, with_records=True)
 
 
@@ -64,13 +60,6 @@ def set_location(
     actor: Annotated[Actor, Depends(allowed(Action.DOSSIER_CREATE))],
 ) -> DossierPublic:
     """Where the paper originals of the dossier are kept (库房 / 架 / 盒)."""
-    dossier = get_dossier(work.session, actor=actor, dossier_id=dossier_id,
-                          action=Action.DOSSIER_UPDATE)
-    before = {"room": dossier.room, "shelf": dossier.shelf, "box": dossier.box}
-    dossier.room, dossier.shelf, dossier.box = (body.room.strip(), body.shelf.strip(),
-                                                body.box.strip())
-    dossier.location = " / ".join(part for part in (dossier.room, dossier.shelf, dossier.box)
-                                  if part)
-    work.record(Event("dossier:location", "dossier", dossier_id, details={
-        "before": before, "after": body.model_dump()}))
+    dossier = place_dossier(work, actor=actor, dossier_id=dossier_id, room=body.room,
+                            shelf=body.shelf, box=body.box)
     return dossier_public(dossier, actor, with_records=False)

@@ -14,8 +14,7 @@ from archive.db.models import InboxItem
 from archive.deps import SearchDep, SettingsDep, StoreDep, WorkDep, allowed
 from archive.schemas import Code
 from archive.services.access import Actor
-from archive.services.audit import Event
-from archive.services.inbox import file_item, get_item, list_inbox
+from archive.services.inbox import file_waiting, get_item, waiting_items
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
 from archive.services.masking import shown_to
@@ -69,9 +68,7 @@ def index(
                      Query(alias="status")] = "waiting",
 ) -> list[InboxPublic]:
     """Items of the caller's units, oldest first (default: those waiting for an archivist)."""
-    items = list_inbox(work.session, actor=actor, status=state)
-    work.record(Event("inbox:list", "inbox", "",
-                                details={"status": state, "count": len(items)}))
+    items = waiting_items(work, actor=actor, status=state)
     return [inbox_public(item, actor) for item in items]
 
 
@@ -84,12 +81,10 @@ def file(
 ) -> InboxPublic:
     """File a waiting item into its customer's dossier, as the archivist says."""
     item = get_item(work.session, actor=actor, item_id=item_id)
-    record = file_item(work.session, item, actor=actor, numbering=settings.archive_number,
+    record = file_waiting(work, item, actor=actor, numbering=settings.archive_number,
                        account=body.customer_account, doc_type=body.doc_type,
                        title=body.title, doc_date=body.doc_date,
                        security_level=body.security_level)
-    work.record(Event("record:create", "record", record.id, details={
-        "inbox": item.id, "auto_filed": False, "sha256": item.sha256}))
     work.after_commit(lambda: protect_original(store, record))
     work.after_commit(lambda: index_soon(request.app.state.sessions, search,
                                          holder=worker_name()))

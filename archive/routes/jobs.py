@@ -9,8 +9,7 @@ from archive.db.models import Job
 from archive.deps import WorkDep, allowed
 from archive.schemas import IndexRefusalPublic, JobPublic
 from archive.services.access import Actor
-from archive.services.audit import Event
-from archive.services.jobs import get_job, list_jobs, record_of, refused_records
+from archive.services.jobs.queries import jobs_of, read_job, record_of, refusals_of
 from archive.services.masking import mask_free_text, shown_to
 from policies import Action
 
@@ -35,9 +34,7 @@ def index(
 ) -> list[JobPublic]:
     """Jobs of the caller's units, newest first: ``status=failed`` lists the failures with
     their reasons."""
-    jobs = list_jobs(work.session, actor=actor, status=state, limit=limit)
-    work.record(Event("job:list", "job", "",
-                                details={"status": state, "count": len(jobs)}))
+    jobs = jobs_of(work, actor=actor, status=state, limit=limit)
     return [job_public(work.session, job) for job in jobs]
 
 
@@ -50,8 +47,7 @@ def refused(
     """Records of the caller's units that the search index refused (the dead-letter list),
     with why: they are tried again when they change, when the workers start, and by
     ``archive reindex --retry``."""
-    found = refused_records(work.session, actor=actor, limit=limit)
-    work.record(Event("job:refused", "job", "", details={"count": len(found)}))
+    found = refusals_of(work, actor=actor, limit=limit)
     return [IndexRefusalPublic(
         record_id=record.id, reason=mask_free_text(refusal.reason),
         title=shown_to(actor, record.dossier.unit.path).text(record.title),
@@ -64,6 +60,5 @@ def read(
     job_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
 ) -> JobPublic:
-    job = get_job(work.session, actor=actor, job_id=job_id)
-    work.record(Event("job:read", "job", job_id))
+    job = read_job(work, actor=actor, job_id=job_id)
     return job_public(work.session, job)

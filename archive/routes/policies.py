@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 from archive.deps import WorkDep, allowed
 from archive.schemas import Code
 from archive.services.access import Actor
-from archive.services.audit import Event
-from archive.services.policy import add_rule, list_rules, remove_rule
+from archive.services.policy import grant_rule, read_rules, revoke_rule
 from policies import Action
 
 router = APIRouter(prefix="/policies", tags=["policies"])
@@ -27,9 +26,7 @@ def read(
     work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
 ) -> list[Rule]:
-    rules = [Rule(role=r, action=a) for r, a in list_rules(work.session)]
-    work.record(Event("policy:read", "policy", ""))
-    return rules
+    return [Rule(role=r, action=a) for r, a in read_rules(work)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Rule)
@@ -37,9 +34,7 @@ def add(
     rule: Rule, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
 ) -> Rule:
-    add_rule(work.session, role=rule.role, action=rule.action)
-    work.record(Event("policy:add", "policy", f"{rule.role} {rule.action}"[:64],
-                                details=rule.model_dump()))
+    grant_rule(work, role=rule.role, action=rule.action)
     return rule
 
 
@@ -49,7 +44,5 @@ def remove(
     work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.POLICY_EDIT))],
 ) -> Response:
-    remove_rule(work.session, role=role, action=action)
-    work.record(Event("policy:remove", "policy", f"{role} {action}"[:64],
-                                details={"role": role, "action": action}))
+    revoke_rule(work, role=role, action=action)
     return Response(status_code=204)

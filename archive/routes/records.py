@@ -22,22 +22,21 @@ from archive.deps import (
     WorkDep,
     allowed,
 )
-from archive.errors import Conflict, Gone, InvalidInput, PermissionDenied
+from archive.errors import Conflict, InvalidInput
 from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
 from archive.services.access import Actor
 from archive.services.access_copies import ensure_masked_copy, needs_masked_copy
-from archive.services.audit import Event
 from archive.services.filing import parse_doc_date
 from archive.services.masking import known_values, page_spans, shown_to
 from archive.services.records import (
     Upload,
     accept_upload,
-    get_record,
+    open_content,
     open_object,
+    read_record,
     record_pages,
     stat_object,
 )
-from archive.services.work import Work
 from policies import Action
 from storage import ObjectStore
 
@@ -117,32 +116,8 @@ def read(
     record_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_READ))],
 ) -> RecordPublic:
-    record = get_record(work.session, actor=actor, record_id=record_id)
-    work.record(Event("record:read", "record", record_id))
+    record = read_record(work, actor=actor, record_id=record_id)
     return record_public(record, actor)
-
-
-def _open_for_content(
-    work: Work, actor: Actor, record_id: str, audited_as: str,
-    *, original: bool = False,
-) -> Record:
-    """The record, once the actor may read its content (unit and clearance, or a borrow
-    grant) and the read is audited. The ``original`` bytes cannot be masked (nor be known
-    to hold nothing personal: a PDF carries metadata, annotations, hidden text; a scan's
-    image is unread by the detector): they go only to those who may see personal
-    information."""
-    record = get_record(work.session, actor=actor, record_id=record_id,
-                        action=Action.RECORD_CONTENT)
-    if record.destroyed_at is not None:
-        raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}; "
-                   "its entry in the destruction register (销毁清册) remains")
-    if original and not shown_to(actor, record.dossier.unit.path).personal:
-        raise PermissionDenied(
-            f"原件不脱敏: the original of record {record_id} goes only to those who may see "
-            f"personal information, which {actor.username} may not; read its access copy "
-            "(access-copy), where it is masked")
-    work.record(Event(audited_as, "record", record_id))
-    return record
 
 
 def stream_object(store: ObjectStore, key: str, media_type: str, size: int, filename: str,
@@ -171,8 +146,7 @@ def content(
 ) -> StreamingResponse:
     """The original bytes, exactly as filed; refused (403) to callers who may not see
     personal information (the access copy shows it masked)."""
-    record = _open_for_content(work, actor, record_id, "record:content",
-                               original=True)
+    record = open_content(work, actor, record_id, "record:content", original=True)
     return stream_object(store, record.original_key, record.media_type, record.size,
                    record.original_filename or record.id, record.sha256)
 
@@ -187,7 +161,7 @@ def access_copy(
     born-digital PDF is its own access copy. A caller who may not see personal
     information gets a copy of their own, whose text is masked and whose pages show the
     personal characters painted over (text-layer pages drawn as images)."""
-    record = _open_for_content(work, actor, record_id, "record:access-copy")
+    record = open_content(work, actor, record_id, "record:access-copy")
     stem = Path(record.original_filename or record.id).stem
     if record.status != "indexed":
         raise Conflict(f"record {record_id} has no access copy yet (status {record.status})")
@@ -213,7 +187,7 @@ def text(
     record_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_CONTENT))],
 ) -> RecordText:
-    record = _open_for_content(work, actor, record_id, "record:text")
+    record = open_content(work, actor, record_id, "record:text")
     shown = shown_to(actor, record.dossier.unit.path)
     known = known_values(record.dossier.customer)
     return RecordText(pages=[

@@ -13,10 +13,9 @@ from archive.db.models import RetentionSchedule
 from archive.deps import WorkDep, allowed
 from archive.schemas import Note
 from archive.services.access import Actor
-from archive.services.audit import Event
 from archive.services.catalogue import RETENTION_CODES, RETENTION_YEARS
 from archive.services.masking import shown_to
-from archive.services.retention import edit_schedule, list_schedule, require_company_wide
+from archive.services.retention import edit_schedule, read_schedule, require_company_wide
 from policies import Action
 
 router = APIRouter(prefix="/retention", tags=["retention"])
@@ -50,8 +49,7 @@ def schedules(
     work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.RETENTION_READ))],
 ) -> list[ScheduleLine]:
-    entries = list_schedule(work.session)
-    work.record(Event("retention:read", "retention_schedule", ""))
+    entries = read_schedule(work)
     return [line(entry, actor) for entry in entries]
 
 

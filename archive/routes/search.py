@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from archive.deps import SearchDep, WorkDep, allowed
 from archive.schemas import SearchResponse
 from archive.services.access import Actor
-from archive.services.audit import Event
-from archive.services.searching import SearchParams, search_records
+from archive.services.searching import SearchParams, search_audited
 from policies import Action
 
 router = APIRouter(tags=["search"])
@@ -44,10 +43,5 @@ def search(
                           customer_class=customer_class, doc_type=doc_type, category=category,
                           unit=unit, security_level=security_level, date_from=date_from,
                           date_to=date_to, sort=sort, page=page, size=size, after=after)
-    result = search_records(backend, actor=actor, params=params,
-                            throttle=request.app.state.search_throttle)
-    filters = {k: v for k, v in vars(params).items()
-               if v is not None and k not in ("q", "after")}
-    work.record(Event("search", "search", "", details={
-        "q": q, "filters": filters, "total": result["total"]}))
-    return result
+    return search_audited(work, backend, actor=actor, params=params,
+                          throttle=request.app.state.search_throttle)

@@ -20,7 +20,9 @@ from archive.db.models import Counter, Customer, Dossier, utcnow
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.services.access import SECURITY_LEVELS, Actor, permits, require_unit
 from archive.services.accounts import get_unit
+from archive.services.audit import Event
 from archive.services.catalogue import CATEGORIES, CUSTOMER_CLASSES
+from archive.services.work import Work
 from archive.settings import ArchiveNumberSettings
 from policies import Action, Target, borrow_key
 
@@ -149,3 +151,46 @@ def parse_doc_date(value: str | date | None) -> date | None:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise InvalidInput("doc_date must be a date like 2023-05-04") from None
+
+
+# The operations of the API, each recording its audit event in the caller's unit of work.
+
+def register_customer(work: Work, *, actor: Actor, **fields: str) -> Customer:
+    customer = create_customer(work.session, actor=actor, **fields)
+    work.record(Event("customer:create", "customer", customer.account))
+    return customer
+
+
+def read_customer(work: Work, *, actor: Actor, account: str) -> Customer:
+    customer = get_customer(work.session, actor=actor, account=account)
+    work.record(Event("customer:read", "customer", account))
+    return customer
+
+
+def register_dossier(work: Work, *, actor: Actor, numbering: ArchiveNumberSettings,
+                     **fields: str) -> Dossier:
+    dossier = create_dossier(work.session, actor=actor, numbering=numbering,
+                             **fields)  # type: ignore[arg-type]
+    work.record(Event("dossier:create", "dossier", dossier.id,
+                      details={"archive_number": dossier.archive_number}))
+    return dossier
+
+
+def read_dossier(work: Work, *, actor: Actor, dossier_id: str) -> Dossier:
+    dossier = get_dossier(work.session, actor=actor, dossier_id=dossier_id)
+    work.record(Event("dossier:read", "dossier", dossier_id))
+    return dossier
+
+
+def place_dossier(work: Work, *, actor: Actor, dossier_id: str, room: str, shelf: str,
+                  box: str) -> Dossier:
+    """Where the paper originals of the dossier are kept (库房 / 架 / 盒)."""
+    dossier = get_dossier(work.session, actor=actor, dossier_id=dossier_id,
+                          action=Action.DOSSIER_UPDATE)
+    before = {"room": dossier.room, "shelf": dossier.shelf, "box": dossier.box}
+    dossier.room, dossier.shelf, dossier.box = room.strip(), shelf.strip(), box.strip()
+    dossier.location = " / ".join(part for part in (dossier.room, dossier.shelf, dossier.box)
+                                  if part)
+    work.record(Event("dossier:location", "dossier", dossier_id, details={
+        "before": before, "after": {"room": room, "shelf": shelf, "box": box}}))
+    return dossier

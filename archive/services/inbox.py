@@ -35,6 +35,7 @@ from archive.services.indexing import enqueue
 from archive.services.masking import known_values
 from archive.services.records import forget_original, page_rows, receive_original
 from archive.services.retention import due_date, filing_date, period_for
+from archive.services.work import Work
 from archive.settings import ArchiveNumberSettings
 from ingest import IngestSettings
 from ingest.pipeline import PageText
@@ -232,3 +233,22 @@ def list_inbox(session: Session, *, actor: Actor, status: str | None = "waiting"
     if status:
         query = query.where(InboxItem.status == status)
     return list(session.scalars(query.order_by(InboxItem.created_at).limit(limit)))
+
+
+# The operations of the API, each recording its audit event in the caller's unit of work.
+
+def waiting_items(work: Work, *, actor: Actor, status: str | None) -> list[InboxItem]:
+    items = list_inbox(work.session, actor=actor, status=status)
+    work.record(Event("inbox:list", "inbox", "",
+                      details={"status": status, "count": len(items)}))
+    return items
+
+
+def file_waiting(work: Work, item: InboxItem, *, actor: Actor,
+                 numbering: ArchiveNumberSettings, **fields: object) -> Record:
+    """:func:`file_item`, audited as the record's creation."""
+    record = file_item(work.session, item, actor=actor, numbering=numbering,
+                       **fields)  # type: ignore[arg-type]
+    work.record(Event("record:create", "record", record.id, details={
+        "inbox": item.id, "auto_filed": False, "sha256": item.sha256}))
+    return record

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from archive.db.models import PolicyRule, PolicyVersion
 from archive.errors import Conflict, InvalidInput, NotFound, SeparationOfDuties
+from archive.services.audit import Event
+from archive.services.work import Work
 from policies import Role, grant_subject
 from policies.separation import covered_actions, violations
 
@@ -134,3 +136,23 @@ def grants_of(session: Session, username: str) -> list[tuple[str, str]]:
         select(PolicyRule).where(PolicyRule.ptype == "g",
                                  PolicyRule.v0 == grant_subject(username))
         .order_by(PolicyRule.id))]
+
+
+# The operations of the API, each recording its audit event in the caller's unit of work.
+
+def read_rules(work: Work) -> list[tuple[str, str]]:
+    rules = list_rules(work.session)
+    work.record(Event("policy:read", "policy", ""))
+    return rules
+
+
+def grant_rule(work: Work, *, role: str, action: str) -> None:
+    add_rule(work.session, role=role, action=action)
+    work.record(Event("policy:add", "policy", f"{role} {action}"[:64],
+                      details={"role": role, "action": action}))
+
+
+def revoke_rule(work: Work, *, role: str, action: str) -> None:
+    remove_rule(work.session, role=role, action=action)
+    work.record(Event("policy:remove", "policy", f"{role} {action}"[:64],
+                      details={"role": role, "action": action}))

@@ -28,9 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.db.models import InboxItem, Job, Page, Record
 from archive.errors import (
     DuplicateRecord,
+    Gone,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    PermissionDenied,
     UnsupportedMedia,
     storage_failure,
 )
@@ -38,8 +40,9 @@ from archive.services.access import SECURITY_LEVELS, Actor, permits, require_uni
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
-from archive.services.masking import spans_json
+from archive.services.masking import shown_to, spans_json
 from archive.services.retention import due_date, filing_date, period_for, protect_original
+from archive.services.work import Work
 from archive.spool import scratch
 from ingest import (
     MEDIA_TYPES,
@@ -292,3 +295,33 @@ def record_pages(session: Session, record: Record) -> list[Page]:
     return list(session.scalars(select(Page).where(Page.record_id == record.id)
                                 .order_by(Page.number)))
 
+
+# The operations of the API, each recording its audit event in the caller's unit of work.
+
+def read_record(work: Work, *, actor: Actor, record_id: str) -> Record:
+    record = get_record(work.session, actor=actor, record_id=record_id)
+    work.record(Event("record:read", "record", record_id))
+    return record
+
+
+def open_content(
+    work: Work, actor: Actor, record_id: str, audited_as: str,
+    *, original: bool = False,
+) -> Record:
+    """The record, once the actor may read its content (unit and clearance, or a borrow
+    grant) and the read is audited. The ``original`` bytes cannot be masked (nor be known
+    to hold nothing personal: a PDF carries metadata, annotations, hidden text; a scan's
+    image is unread by the detector): they go only to those who may see personal
+    information."""
+    record = get_record(work.session, actor=actor, record_id=record_id,
+                        action=Action.RECORD_CONTENT)
+    if record.destroyed_at is not None:
+        raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}; "
+                   "its entry in the destruction register (销毁清册) remains")
+    if original and not shown_to(actor, record.dossier.unit.path).personal:
+        raise PermissionDenied(
+            f"原件不脱敏: the original of record {record_id} goes only to those who may see "
+            f"personal information, which {actor.username} may not; read its access copy "
+            "(access-copy), where it is masked")
+    work.record(Event(audited_as, "record", record_id))
+    return record

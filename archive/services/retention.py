@@ -24,6 +24,7 @@ from archive.errors import InvalidInput, NotFound, PermissionDenied
 from archive.services.access import Actor, units_for
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES, RETENTION_CODES, RETENTION_YEARS
+from archive.services.work import Work
 from storage import ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
@@ -113,3 +114,10 @@ def protect_record(sessions: sessionmaker[Session], store: ObjectStore, record_i
         record = session.get(Record, record_id)
     if record is not None:
         protect_original(store, record)
+
+
+def read_schedule(work: Work) -> list[RetentionSchedule]:
+    """The retention schedule (保管期限表), its reading audited."""
+    entries = list_schedule(work.session)
+    work.record(Event("retention:read", "retention_schedule", ""))
+    return entries

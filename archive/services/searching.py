@@ -12,8 +12,10 @@ from datetime import date
 
 from archive.errors import BackendUnavailable, InvalidInput, RateLimited
 from archive.services.access import Actor, permits, reach, search_units, units_for
+from archive.services.audit import Event
 from archive.services.masking import shown_to
 from archive.services.throttle import Throttle
+from archive.services.work import Work
 from policies import SECURITY_LEVELS, Action, Target, borrow_key
 from search import SearchBackend, SearchError, SearchQuery, SearchUnavailable, TextScope
 from search.base import SORTS
@@ -103,3 +105,14 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams,
         })
     return {"total": result.total, "page": params.page, "size": params.size, "hits": hits,
             "facets": result.facets, "next": result.next}
+
+
+def search_audited(work: Work, search: SearchBackend, *, actor: Actor, params: SearchParams,
+                   throttle: Throttle | None = None) -> dict:
+    """:func:`search_records`, the query and its filters recorded in the unit of work."""
+    result = search_records(search, actor=actor, params=params, throttle=throttle)
+    filters = {k: v for k, v in vars(params).items()
+               if v is not None and k not in ("q", "after")}
+    work.record(Event("search", "search", "", details={
+        "q": params.q, "filters": filters, "total": result["total"]}))
+    return result

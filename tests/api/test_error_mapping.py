@@ -56,14 +56,14 @@ def test_a_missing_original_is_an_integrity_fault_with_an_event_id(client) -> No
      "integrity_error"),
 ])
 def test_database_failures_answer_by_kind(client, monkeypatch, error, status, code) -> None:
-    import archive.routes.customers as customers
+    import archive.services.filing as filing
 
     archivist = login(client, "archivist")
 
     def fail(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(customers, "get_customer", fail)
+    monkeypatch.setattr(filing, "get_customer", fail)
     answer = client.get("/api/v1/customers/3300012345", headers=archivist)
     assert answer.status_code == status and answer.json()["error"] == code
     if status == 503:

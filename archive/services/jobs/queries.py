@@ -22,6 +22,8 @@ from archive.db.models import (
 )
 from archive.errors import NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
+from archive.services.audit import Event
+from archive.services.work import Work
 from policies import Action
 
 log = logging.getLogger(__name__)
@@ -79,3 +81,22 @@ def refused_records(session: Session, *, actor: Actor, limit: int = 100
     return [(refusal, record) for refusal, record in session.execute(query).all()]
 
 
+# The operations of the API, each recording its audit event in the caller's unit of work.
+
+def read_job(work: Work, *, actor: Actor, job_id: str) -> Job:
+    job = get_job(work.session, actor=actor, job_id=job_id)
+    work.record(Event("job:read", "job", job_id))
+    return job
+
+
+def jobs_of(work: Work, *, actor: Actor, status: str | None, limit: int) -> list[Job]:
+    jobs = list_jobs(work.session, actor=actor, status=status, limit=limit)
+    work.record(Event("job:list", "job", "", details={"status": status, "count": len(jobs)}))
+    return jobs
+
+
+def refusals_of(work: Work, *, actor: Actor, limit: int
+                ) -> list[tuple[IndexRefusal, Record]]:
+    found = refused_records(work.session, actor=actor, limit=limit)
+    work.record(Event("job:refused", "job", "", details={"count": len(found)}))
+    return found
