@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from archive.backends import Backends
 from archive.deps import client_address
@@ -93,6 +94,12 @@ def _register_errors(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"),
                               str(exc.detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_: Request, exc: ClientDisconnect) -> JSONResponse:
+        # the client left mid-upload: nothing to answer, nothing was accepted
+        log.info("client disconnected before its request was read")
+        return error_response(400, "client_disconnected", "the request was not received whole")
 
     @app.exception_handler(OperationalError)
     def database_away(request: Request, exc: OperationalError) -> JSONResponse:

@@ -311,7 +311,7 @@ def _orphans(backends, repair: bool) -> bool:  # type: ignore[no-untyped-def]
     if not repair:
         console.print("`archive verify --repair` removes those older than the job lease")
         return True
-    removed, kept = remove_orphans(store, orphans, now=datetime.now(UTC),
+    removed, kept = remove_orphans(backends.sessions, store, orphans, now=datetime.now(UTC),
                                    older_than=timedelta(seconds=settings.job_lease_seconds))
     console.print(f"removed {len(removed)} orphan objects")
     for orphan, why in kept:

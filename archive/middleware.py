@@ -57,7 +57,7 @@ class RequestGuard:
                           "the request holds a NUL character")
             return
         if upload:  # read by the route once the caller may file; counted as it streams
-            await self.app(scope, _counted(receive, limit), send)
+            await self.app(scope, _counted(receive, limit), _closing(send))
             return
         body, too_large = await _read_body(receive, limit)
         if too_large:
@@ -93,6 +93,18 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
             return b"".join(chunks), False
 
 
+def _closing(send: Send) -> Send:
+    """An upload refused (401, 403, 413 …) closes its connection: the server would else
+    read and drop the rest of a body that may never end."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            MutableHeaders(scope=message)["Connection"] = "close"
+        await send(message)
+
+    return closing
+
+
 def _counted(receive: Receive, limit: int) -> Receive:
     """The connection's messages, raising :class:`archive.errors.PayloadTooLarge` (a 413
     from the reader's handler) as soon as the body passes ``limit``, chunked or not."""
@@ -126,13 +138,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+PAGE_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'")
+
+
 def security_headers(*, api: bool) -> dict[str, str]:
     """The headers every answer carries (an answer of the API: never cached either)."""
     headers = {
         "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
+        # pages (the API's docs, later the web app) load only what this service serves
         "Content-Security-Policy": ("default-src 'none'; frame-ancestors 'none'" if api
-                                    else "frame-ancestors 'none'"),
+                                    else PAGE_POLICY),
     }
     if api:
         headers["Cache-Control"] = "no-store"

@@ -28,7 +28,13 @@ from storage.base import (
     normalise_key,
     normalise_prefix,
 )
-from storage.errors import InvalidKey, ObjectLocked, ObjectNotFound, StorageUnavailable
+from storage.errors import (
+    InvalidKey,
+    ObjectLocked,
+    ObjectNotFound,
+    StorageError,
+    StorageUnavailable,
+)
 from storage.settings import FilesystemSettings
 
 
@@ -93,13 +99,18 @@ class FilesystemStore:
         data_path, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text())
+            size, sha256, content_type = meta["size"], meta["sha256"], meta["content_type"]
         except FileNotFoundError:
+            if data_path.exists():  # bytes no metadata describes: not an object of ours
+                raise StorageError(f"{key}: its metadata is missing") from None
             raise ObjectNotFound(key) from None
+        except (ValueError, KeyError, TypeError):
+            raise StorageError(f"{key}: its metadata is unreadable") from None
         try:
             modified = datetime.fromtimestamp(data_path.stat().st_mtime, UTC)
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        return ObjectInfo(key, meta["size"], meta["sha256"], meta["content_type"], modified)
+        return ObjectInfo(key, size, sha256, content_type, modified)
 
     def exists(self, key: str) -> bool:
         data_path, meta_path = self._paths(key)

@@ -141,6 +141,6 @@ def reset_password(
                                  f"{username} is an administrator; reset with `archive users "
                                  "reset-password` on the server")
     password = temporary_password()
-    set_password(work.session, user, password, must_change=True)
+    set_password(work.session, user, password, must_change=True, generated=True)
     work.record(Event("password:reset", "user", username))
     return TemporaryPassword(username=username, temporary_password=password)

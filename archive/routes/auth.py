@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from archive.db.models import utcnow
 from archive.deps import WorkAnyDep, client_address, current_user_any
-from archive.errors import NotAuthenticated
+from archive.errors import InvalidInput, NotAuthenticated
 from archive.schemas import Me, PasswordChange, Token
 from archive.services.access import Actor
 from archive.services.accounts import (
@@ -98,6 +98,8 @@ async def change_password(request: Request, body: PasswordChange,
     is a fresh token."""
     state = request.app.state
     client = client_address(request)
+    if body.new_password == body.current_password:  # a reset one kept is no change
+        raise InvalidInput("the new password must differ from the current one")
     if state.login_throttle.wait(actor.username, client) > 0:
         await asyncio.sleep(state.hash_timer.typical)
         raise NotAuthenticated(REFUSED)

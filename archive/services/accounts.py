@@ -8,6 +8,7 @@ Public surface: :func:`ensure_root_unit`, :func:`add_unit`, :func:`add_user`,
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -104,10 +105,16 @@ def add_user(
     return user
 
 
+def _letters(text: str) -> str:
+    """Letters and digits only, folded (full-width forms, case): what a name looks like
+    however it is spelled out inside a password (l-i-s-i, ｌｉｓｉ, LiSi)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+
+
 def check_password(password: str, *, username: str) -> None:
     """口令规则: at least 10 characters of at least two kinds (letters, digits, other),
-    not containing the username, and not guessable: not a common password nor made like
-    one (zxcvbn's score of at least :data:`MIN_PASSWORD_STRENGTH`)."""
+    not containing the username however spelled, and not guessable: not a common password
+    nor made like one (zxcvbn's score of at least :data:`MIN_PASSWORD_STRENGTH`)."""
     from zxcvbn import zxcvbn
 
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -116,18 +123,22 @@ def check_password(password: str, *, username: str) -> None:
                 for test in (str.isalpha, str.isdigit, lambda c: not c.isalnum()))
     if kinds < 2:
         raise InvalidInput("password must mix at least two of letters, digits and symbols")
-    if username and username.lower() in password.lower():
+    if username and _letters(username) and _letters(username) in _letters(password):
         raise InvalidInput("password must not contain the username")
-    judged = zxcvbn(password[:100], user_inputs=[username, *_COMMON_HERE])
+    # zxcvbn judges at most 72 characters; a longer password is judged by its start
+    judged = zxcvbn(password[:72], user_inputs=[username, *_COMMON_HERE])
     if judged["score"] < MIN_PASSWORD_STRENGTH:
         why = judged["feedback"]["warning"] or "it is made like common passwords"
         raise InvalidInput(f"口令太容易猜到 password too easy to guess: {why}")
 
 
-def set_password(session: Session, user: User, password: str, *, must_change: bool) -> None:
-    """A new password (checked by :func:`check_password`); every token issued so far stops
-    working. ``must_change``: it is a temporary one, to be changed at the next login."""
-    check_password(password, username=user.username)
+def set_password(session: Session, user: User, password: str, *, must_change: bool,
+                 generated: bool = False) -> None:
+    """A new password (checked by :func:`check_password`, unless ``generated`` at random
+    here); every token issued so far stops working. ``must_change``: it is a temporary
+    one, to be changed at the next login."""
+    if not generated:
+        check_password(password, username=user.username)
     user.password_hash = hasher.hash(password)
     user.must_change_password = must_change
     revoke_tokens(user)

@@ -5,10 +5,13 @@ delays rather than a lock a stranger could set off, and one answer for every fai
   every transaction takes one) and verifies the password there, so a login holds no lock
   while argon2 runs; the event and the last-login time are written after, briefly.
 - :class:`LoginThrottle` counts failures by (account, client address) and by client
-  address. A few are free; after them each attempt must wait a delay that doubles with
-  every further failure. A stranger's wrong passwords, sent from elsewhere, never delay
-  the owner; and as an attempt during its delay is refused without counting, not even the
-  stranger's own address is kept out for longer than its delay.
+  address. A few are free; after them each attempt for that account from that address
+  must wait a delay that doubles with every further failure (up to 15 minutes). A
+  stranger's wrong passwords, sent from elsewhere, never delay the owner. The address as
+  a whole (one guesser trying many accounts) is slowed more gently: after 50 failures, a
+  delay of at most 10 s, for an address may be an office behind one NAT, where anyone's
+  flood would otherwise keep everyone out (give proxies as ``ARCHIVE_TRUSTED_PROXIES`` so
+  each client counts on its own).
 - Unknown accounts, wrong passwords, disabled accounts and throttled attempts all get
   :data:`REFUSED`, after about the time a password check takes (:class:`HashTimer`).
 
@@ -73,11 +76,13 @@ class _Failures:
 class LoginThrottle:
     """Growing delays after failed logins, by (account, client) and by client."""
 
-    def __init__(self, *, free: int = 3, free_per_client: int = 20, base: float = 1.0,
-                 ceiling: float = 900.0, forget_after: float = 900.0,
+    def __init__(self, *, free: int = 3, free_per_client: int = 50, base: float = 1.0,
+                 ceiling: float = 900.0, ceiling_per_client: float = 10.0,
+                 forget_after: float = 900.0,
                  capacity: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.free, self.free_per_client = free, free_per_client
-        self.base, self.ceiling, self.forget_after = base, ceiling, forget_after
+        self.base, self.forget_after = base, forget_after
+        self.ceilings = (ceiling, ceiling_per_client)
         self.capacity, self.clock = capacity, clock
         self._lock = threading.Lock()
         self._seen: OrderedDict[tuple[str, ...], _Failures] = OrderedDict()
@@ -115,15 +120,16 @@ class LoginThrottle:
     def failed(self, account: str, client: str) -> None:
         now = self.clock()
         with self._lock:
-            for key, free in zip(self._keys(account, client),
-                                 (self.free, self.free_per_client), strict=True):
+            for key, free, ceiling in zip(self._keys(account, client),
+                                          (self.free, self.free_per_client), self.ceilings,
+                                          strict=True):
                 found = self._get(key, now) or _Failures()
                 found.count += 1
                 found.last = now
                 found.refused_since = False
                 if found.count >= free:
-                    delay = self.base * 2 ** (found.count - free)
-                    found.not_before = now + min(self.ceiling, delay)
+                    delay = self.base * 2 ** min(found.count - free, 30)  # no overflow
+                    found.not_before = now + min(ceiling, delay)
                 self._seen[key] = found
                 self._seen.move_to_end(key)
             while len(self._seen) > self.capacity:  # a flood of names: forget the oldest
@@ -153,5 +159,5 @@ class HashTimer:
 
 
 def temporary_password() -> str:
-    """A password for a reset, to be changed at the next login."""
-    return "tmp-" + secrets.token_urlsafe(15)
+    """A password for a reset, to be changed at the next login: 20 random characters."""
+    return secrets.token_urlsafe(15)

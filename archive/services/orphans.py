@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db.models import InboxItem, Record, Transfer
-from storage import ObjectStore, StorageError
+from storage import ObjectNotFound, ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,19 @@ def _known(session: Session) -> tuple[set[str], set[str]]:
     return keys, shas
 
 
+def _named(session: Session, key: str) -> bool:
+    """Whether a row names ``key`` now (asked again just before a removal)."""
+    from sqlalchemy import or_
+
+    sha = key.rsplit("/", 1)[-1].split(".", 1)[0]
+    return any(session.scalar(query.limit(1)) is not None for query in (
+        select(Record.id).where(or_(Record.original_key == key, Record.access_key == key,
+                                    Record.sha256 == sha)),
+        select(InboxItem.id).where(or_(InboxItem.original_key == key,
+                                       InboxItem.access_key == key)),
+        select(Transfer.id).where(Transfer.package_key == key)))
+
+
 def _masked_copy_of(key: str, shas: set[str]) -> bool:
     name = key.rsplit("/", 1)[-1]
     return ".masked-" in name and name.split(".masked-", 1)[0] in shas
@@ -63,20 +76,37 @@ def find_orphans(session: Session, store: ObjectStore) -> list[Orphan]:
                 continue
             try:
                 info = store.stat(key)
-            except StorageError:  # gone meanwhile
+            except ObjectNotFound:  # gone meanwhile
+                continue
+            except StorageError:  # unreadable metadata: an orphan all the same, of no age
+                orphans.append(Orphan(key, 0, None))
                 continue
             orphans.append(Orphan(key, info.size, info.modified))
     return orphans
 
 
-def remove_orphans(store: ObjectStore, orphans: Iterable[Orphan], *, now: datetime,
-                   older_than: timedelta) -> tuple[list[Orphan], list[tuple[Orphan, str]]]:
-    """Remove the orphans older than ``older_than``: (removed, (kept, why))."""
+def remove_orphans(sessions: sessionmaker[Session], store: ObjectStore,
+                   orphans: Iterable[Orphan], *, now: datetime, older_than: timedelta
+                   ) -> tuple[list[Orphan], list[tuple[Orphan, str]]]:
+    """Remove the orphans older than ``older_than``: (removed, (kept, why)). Just before
+    each removal the object is looked at again, its age and whether a row names it now
+    (an upload of the same file may have been committed since the list was made)."""
     removed, kept = [], []
     for orphan in orphans:
-        if orphan.modified is None or now - orphan.modified < older_than:
+        if orphan.modified is None:
+            kept.append((orphan, "its metadata cannot be read: look at it by hand"))
+            continue
+        try:
+            current = store.stat(orphan.key).modified
+        except StorageError:
+            current = None
+        if current is None or now - current < older_than:
             kept.append((orphan, "younger than the job lease: an upload may be under way"))
             continue
+        with sessions() as session:
+            if _named(session, orphan.key):
+                kept.append((orphan, "named by a row since it was listed"))
+                continue
         try:
             store.delete(orphan.key)
         except StorageError as exc:  # locked by hand, or storage away

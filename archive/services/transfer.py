@@ -277,7 +277,10 @@ def check_package(path: Path) -> PackageCheck:
             try:
                 with zipfile.ZipFile(path) as archive:
                     _safe_extract(archive, Path(tmp))
-            except (zipfile.BadZipFile, InvalidInput) as exc:
+            # a hostile zip: names that clash, "." as a member, an unknown compression,
+            # encryption: all are answers, not crashes
+            except (zipfile.BadZipFile, InvalidInput, OSError, NotImplementedError,
+                    RuntimeError, ValueError, EOFError) as exc:
                 return PackageCheck(False, f"not a readable package: {exc}")
             tops = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(tops) != 1:
@@ -322,6 +325,10 @@ def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
             raise InvalidInput(f"{member.filename} is compressed {ratio}:1, beyond "
                                f"{MAX_RATIO}:1 (a zip bomb?)")
         total += member.file_size
+    packed = sum(member.compress_size for member in members)
+    if total > 1024 * 1024 and total > MAX_RATIO * max(packed, 1):
+        raise InvalidInput(f"the zip unpacks {total // max(packed, 1)}:1 in all, beyond "
+                           f"{MAX_RATIO}:1 (a zip bomb?)")
     if total > limit:
         raise InvalidInput(f"the zip unpacks to {total} bytes, more than {limit} allowed here")
     for member in members:

@@ -143,3 +143,21 @@ def test_a_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path, monkeypatch
     monkeypatch.setattr(transfer, "MAX_UNPACKED", 32 * 1024 * 1024)
     checked = check_package(bomb)
     assert not checked.valid and "more than" in checked.detail
+
+
+def test_hostile_zips_are_refused_with_an_answer(tmp_path) -> None:
+    many = tmp_path / "many.zip"  # small members, a bomb in all
+    with zipfile.ZipFile(many, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for n in range(40):
+            archive.writestr(f"bag/data/{n}.bin", bytes(256 * 1024))
+    checked = check_package(many)
+    assert not checked.valid and "zip bomb" in checked.detail
+    clash = tmp_path / "clash.zip"  # a file where a folder must go
+    with zipfile.ZipFile(clash, "w") as archive:
+        archive.writestr("bag/data", b"x")
+        archive.writestr("bag/data/a.txt", b"y")
+    assert not check_package(clash).valid
+    dot = tmp_path / "dot.zip"
+    with zipfile.ZipFile(dot, "w") as archive:
+        archive.writestr(".", b"x")
+    assert not check_package(dot).valid

@@ -25,6 +25,7 @@ from tests.factories import (
     create_dossier,
     login,
     make_settings,
+    upload,
 )
 from tests.factories import served as serve
 
@@ -75,13 +76,15 @@ def _stream(port: int, headers: dict[str, str], fields: dict[str, str],
         pass  # the server answered and stopped reading
     answer = b""
     try:
-        while b"\r\n" not in answer:
+        while b"\r\n\r\n" not in answer:
             part = sock.recv(4096)
             if not part:
                 break
             answer += part
     finally:
         sock.close()
+    # a refused upload closes its connection: the rest of the body is not read for nothing
+    assert b"connection: close" in answer.lower(), answer
     return int(answer.split(b" ", 2)[1]), sent
 
 
@@ -201,3 +204,39 @@ def test_an_original_stored_by_a_process_killed_before_its_commit_is_found_and_r
     # the next start sweeps the dead process's spool folder
     with TestClient(create_app(settings)):
         assert _spool_left(settings) == []
+
+
+def test_repair_looks_again_before_it_removes(embedded) -> None:
+    """An orphan listed, then named by an upload of the same file committed meanwhile, is
+    kept; bytes no metadata describes are reported, not silently passed over."""
+    from datetime import UTC, datetime, timedelta
+
+    from archive.services.orphans import find_orphans, remove_orphans
+    from archive.services.records import original_key
+
+    settings, client = embedded
+    state = client.app.state
+    content = documents.text_pdf(["供用电合同 第一条 修复前再看一次"])
+    import hashlib
+    import io
+
+    key = original_key(hashlib.sha256(content).hexdigest())
+    state.store.put(key, io.BytesIO(content), content_type="application/pdf")
+    stray = settings.storage.filesystem.root / "data" / "originals" / "ab" / "no-metadata"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"not ours")
+    with state.sessions() as session:
+        listed = find_orphans(session, state.store)
+    assert {o.key for o in listed} == {key, "originals/ab/no-metadata"}
+    archivist = login(client, "archivist")
+    create_customer(client, archivist, "3300012345")
+    dossier = create_dossier(client, archivist, "3300012345")["id"]
+    assert upload(client, archivist, dossier, content).status_code == 202
+    removed, kept = remove_orphans(state.sessions, state.store, listed,
+                                   now=datetime.now(UTC) + timedelta(days=1),
+                                   older_than=timedelta(0))
+    assert removed == []
+    assert dict((o.key, why) for o, why in kept) == {
+        key: "named by a row since it was listed",
+        "originals/ab/no-metadata": "its metadata cannot be read: look at it by hand"}
+    assert state.store.exists(key)
