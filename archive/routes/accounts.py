@@ -14,14 +14,13 @@ from archive.errors import SeparationOfDuties
 from archive.schemas import Code, Level
 from archive.services.access import Actor
 from archive.services.accounts import (
-    add_user,
-    assign,
     get_user,
-    set_active,
-    set_password,
+    grant_roles,
+    open_account,
+    switch_account,
     unit_codes,
 )
-from archive.services.audit import Event
+from archive.services.accounts import reset_password as reset_password_of
 from archive.services.logins import temporary_password
 from archive.services.policy import grants_of, roles_of
 from archive.services.work import Work
@@ -75,15 +74,13 @@ def create(
     actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_CREATE))],
 ) -> AccountPublic:
     """A new account with no role: only the security admin can give it one."""
-    user = add_user(work.session, username=body.username, password=body.password, role="",
-                    unit_code=settings.root_unit, clearance="公开")
-    work.record(Event("account:create", "user", user.username))
+    user = open_account(work, username=body.username, password=body.password,
+                        unit_code=settings.root_unit)
     return account_public(work.session, user)
 
 
 def _set_active(work: Work, username: str, *, active: bool) -> AccountPublic:
-    user = set_active(work.session, username=username, active=active)
-    work.record(Event("account:enable" if active else "account:disable", "user", username))
+    user = switch_account(work, username=username, active=active)
     return account_public(work.session, user)
 
 
@@ -109,11 +106,10 @@ def grants(
     username: str, body: Grants, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.ROLE_ASSIGN))],
 ) -> AccountPublic:
-    user = assign(work.session, actor=actor, username=username, role=body.role,
-                  unit_code=body.unit, clearance=body.clearance,
-                  personal_info=body.personal_info,
-                  also=[(g.role, g.unit) for g in body.also])
-    work.record(Event("role:assign", "user", username, details=body.model_dump()))
+    user = grant_roles(work, actor=actor, username=username, details=body.model_dump(),
+                       role=body.role, unit_code=body.unit, clearance=body.clearance,
+                       personal_info=body.personal_info,
+                       also=[(g.role, g.unit) for g in body.also])
     return account_public(work.session, user)
 
 
@@ -135,12 +131,11 @@ def reset_password(
     administrators' passwords are not reset here (the system admin would hold the auditor's
     or the security admin's): an operator resets them on the server, ``archive users
     reset-password``."""
-    user = get_user(work.session, username)
+    get_user(work.session, username)  # 404 for no such account
     if roles_of(work.session, username) & ADMINISTRATORS:
         raise SeparationOfDuties("administrators-reset-on-the-server",
                                  f"{username} is an administrator; reset with `archive users "
                                  "reset-password` on the server")
     password = temporary_password()
-    set_password(work.session, user, password, must_change=True, generated=True)
-    work.record(Event("password:reset", "user", username))
+    reset_password_of(work, username=username, password=password)
     return TemporaryPassword(username=username, temporary_password=password)

@@ -8,21 +8,20 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 
-from archive.db.models import utcnow
 from archive.deps import WorkAnyDep, client_address, current_user_any
 from archive.errors import InvalidInput, NotAuthenticated
 from archive.schemas import Me, PasswordChange, Token
 from archive.services.access import Actor
 from archive.services.accounts import (
-    account_exists,
-    actor_for,
-    get_user,
-    issue_token,
-    revoke_tokens,
-    set_password,
+    sign_out,
 )
-from archive.services.audit import Event, Trail
-from archive.services.logins import REFUSED, Credentials, check_credentials
+from archive.services.logins import (
+    REFUSED,
+    change_own_password,
+    check_credentials,
+    note_refusal,
+    sign_in,
+)
 from policies import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -55,7 +54,8 @@ async def token(request: Request, form: Annotated[TokenForm, Depends()]) -> Toke
     if state.login_throttle.wait(name, client) > 0:
         await asyncio.sleep(state.hash_timer.typical)
         if state.login_throttle.refused(name, client):  # the first of a burst is audited
-            await run_in_threadpool(_refusal, state, name, client, "too many failed attempts")
+            await run_in_threadpool(note_refusal, state.backends, name, client,
+                                    "too many failed attempts")
         raise NotAuthenticated(REFUSED)
     async with state.hash_slots:  # argon2 on at most the cores it may take, no lock held
         started = time.monotonic()
@@ -63,31 +63,13 @@ async def token(request: Request, form: Annotated[TokenForm, Depends()]) -> Toke
         state.hash_timer.add(time.monotonic() - started)
     if found is None:
         state.login_throttle.failed(name, client)
-        await run_in_threadpool(_refusal, state, name, client, "wrong username or password")
+        await run_in_threadpool(note_refusal, state.backends, name, client,
+                                "wrong username or password")
         raise NotAuthenticated(REFUSED)
     state.login_throttle.succeeded(name, client)
-    return await run_in_threadpool(_signed_in, state, found, client)
-
-
-def _refusal(state, name: str, client: str, reason: str) -> None:  # type: ignore[no-untyped-def]
-    # The event names an account only if there is one: a typed name is no actor (and the
-    # reserved names of the system's own work never are).
-    with state.sessions.begin() as session:
-        actor_name = name if account_exists(session, name) else "-"
-        Trail(state.audit_key, None, client).record(
-            session, Event("login", "user", name[:64], decision="deny", reason=reason),
-            username=actor_name)
-
-
-def _signed_in(state, found: Credentials, client: str) -> Token:  # type: ignore[no-untyped-def]
-    with state.sessions.begin() as session:
-        user = get_user(session, found.username)
-        user.last_login_at = utcnow()
-        actor = actor_for(session, user.username, state.authorizer)
-        Trail(state.audit_key, actor, client).record(
-            session, Event("login", "user", user.username))
-        return Token(access_token=issue_token(user, state.settings.auth),
-                     password_change_required=user.must_change_password)
+    token = await run_in_threadpool(sign_in, state.backends, found, client)
+    return Token(access_token=token.access_token,
+                 password_change_required=token.password_change_required)
 
 
 @router.post("/password", response_model=Token, responses={401: {"description": REFUSED}})
@@ -108,28 +90,19 @@ async def change_password(request: Request, body: PasswordChange,
                                         body.current_password)
     if found is None:
         state.login_throttle.failed(actor.username, client)
-        await run_in_threadpool(_refusal, state, actor.username, client,
+        await run_in_threadpool(note_refusal, state.backends, actor.username, client,
                                 "wrong current password")
         raise NotAuthenticated(REFUSED)
     async with state.hash_slots:
-        return await run_in_threadpool(_changed, state, actor, body.new_password, client)
-
-
-def _changed(state, actor: Actor, password: str, client: str) -> Token:  # type: ignore[no-untyped-def]
-    with state.sessions.begin() as session:
-        user = get_user(session, actor.username)
-        set_password(session, user, password, must_change=False)
-        Trail(state.audit_key, actor, client).record(
-            session, Event("password:change", "user", user.username))
-        session.flush()
-        return Token(access_token=issue_token(user, state.settings.auth))
+        token = await run_in_threadpool(change_own_password, state.backends, actor,
+                                        body.new_password, client)
+    return Token(access_token=token.access_token)
 
 
 @router.post("/logout", status_code=204)
 def logout(actor: Annotated[Actor, Depends(current_user_any)], work: WorkAnyDep) -> Response:
     """Revoke every token of the caller (all their sessions end)."""
-    revoke_tokens(get_user(work.session, actor.username))
-    work.record(Event("logout", "user", actor.username))
+    sign_out(work, username=actor.username)
     return Response(status_code=204)
 
 

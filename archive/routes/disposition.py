@@ -24,21 +24,20 @@ from archive.db.models import (
 from archive.deps import ClockDep, StoreDep, WorkDep, allowed
 from archive.schemas import Id, Note
 from archive.services.access import Actor
-from archive.services.audit import Event
 from archive.services.disposition import (
     MAX_EXTENSION_YEARS,
     active_holds,
-    decide,
-    due_records,
+    appraise,
+    ask_deletion,
+    decide_proposal,
+    hold,
     hold_unit,
-    list_proposals,
     pending_proposal,
-    place_hold,
-    propose,
+    proposals_of,
     purge_destroyed,
-    register,
-    release_hold,
-    request_deletion,
+    read_register,
+    review_queue,
+    unhold,
 )
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
@@ -173,7 +172,7 @@ def due(
     actor: Annotated[Actor, Depends(allowed(Action.DISPOSITION_READ))],
 ) -> list[DueRecord]:
     """The appraisal queue (待鉴定): records of the caller's units past their due date."""
-    records = due_records(work.session, actor=actor, today=clock.now().date())
+    records = review_queue(work, actor=actor, today=clock.now().date())
     listed = []
     for record in records:
         assert record.retain_until is not None
@@ -186,8 +185,6 @@ def due(
             retention_period=record.retention_period, retain_until=record.retain_until,
             holds=[hold_public(h, shown) for h in active_holds(work.session, record)],
             pending_proposal=waiting.id if waiting else None))
-    work.record(Event("disposition:due", "record", "",
-                                details={"count": len(listed)}))
     return listed
 
 
@@ -204,12 +201,8 @@ def create_proposal(
 ) -> ProposalPublic:
     """Appraise a due record: retain it longer (applied at once) or propose to destroy it
     (a second archivist approves)."""
-    proposal = propose(work.session, actor=actor, record_id=body.record_id, action=body.action,
-                       reason=body.reason, years=body.years, today=clock.now().date())
-    work.record(Event(f"disposition:{body.action}", "record", body.record_id,
-                                details={"proposal": proposal.id, "years": body.years,
-                                         "reason": proposal.reason,
-                                         "retain_until": proposal.record.retain_until}))
+    proposal = appraise(work, actor=actor, record_id=body.record_id, action=body.action,
+                        reason=body.reason, years=body.years, today=clock.now().date())
     work.after_commit(lambda: _after_retain(store, proposal))
     return proposal_public(proposal, actor)
 
@@ -221,23 +214,15 @@ def proposals(
     state: Annotated[Literal["pending", "approved", "rejected", "applied"] | None,
                      Query(alias="status")] = None,
 ) -> list[ProposalPublic]:
-    found = list_proposals(work.session, actor=actor, status=state)
-    work.record(Event("disposition:list", "disposition", "",
-                      details={"status": state, "count": len(found)}))
+    found = proposals_of(work, actor=actor, status=state)
     return [proposal_public(p, actor) for p in found]
 
 
 def _decide(request: Request, work: Work, clock: Clock, store: ObjectStore, actor: Actor,
             proposal_id: str, note: str, *, approve: bool) -> ProposalPublic:
-    proposal = decide(work.session, actor=actor, proposal_id=proposal_id, approve=approve,
-                      note=note, now=clock.now())
+    proposal = decide_proposal(work, actor=actor, proposal_id=proposal_id, approve=approve,
+                               note=note, now=clock.now())
     record = proposal.record
-    details: dict = {"proposal": proposal_id, "note": note}
-    if approve:
-        details.update(archive_number=record.dossier.archive_number, sha256=record.sha256,
-                       title=record.title, proposed_by=proposal.proposed_by.username)
-    work.record(Event("disposition:destroy" if approve else "disposition:reject", "record",
-                      record.id, details=details))
     if approve:  # the decision stands; storage and index follow (or the worker loop does)
         state = request.app.state
         work.after_commit(lambda: purge_destroyed(state.sessions, store, record.id))
@@ -277,9 +262,7 @@ def destruction_register(
 ) -> list[RegisterEntry] | Response:
     """销毁清册: what was destroyed, when, on whose proposal and approval, with the hash of
     each original. ``format=csv`` gives it with Chinese column headings, for printing."""
-    entries: list[DestructionEntry] = register(work.session, actor=actor)
-    work.record(Event("disposition:register", "disposition", "",
-                                details={"count": len(entries), "format": format}))
+    entries: list[DestructionEntry] = read_register(work, actor=actor, format=format)
     rows = [_register_entry(e, shown_to(actor, e.unit_path)) for e in entries]
     if format == "json":
         return rows
@@ -296,22 +279,16 @@ def _hold_routes(scope: str, path: str) -> None:
         target: str, body: HoldCreate, work: WorkDep, clock: ClockDep,
         actor: Annotated[Actor, Depends(allowed(Action.HOLD_PLACE))],
     ) -> HoldPublic:
-        hold = place_hold(work.session, actor=actor, scope=scope, target=target,
-                          reason=body.reason, now=clock.now())
-        shown = shown_to(actor, hold_unit(work.session, scope, target))
-        work.record(Event("hold:place", scope, target,
-                                    details={"hold": hold.id, "reason": hold.reason}))
-        return hold_public(hold, shown)
+        placed = hold(work, actor=actor, scope=scope, target=target, reason=body.reason,
+                      now=clock.now())
+        return hold_public(placed, shown_to(actor, hold_unit(work.session, scope, target)))
 
     def release(
         target: str, work: WorkDep, clock: ClockDep,
         actor: Annotated[Actor, Depends(allowed(Action.HOLD_RELEASE))],
     ) -> HoldPublic:
-        hold = release_hold(work.session, actor=actor, scope=scope, target=target,
-                            now=clock.now())
-        shown = shown_to(actor, hold_unit(work.session, scope, target))
-        work.record(Event("hold:release", scope, target, details={"hold": hold.id}))
-        return hold_public(hold, shown)
+        released = unhold(work, actor=actor, scope=scope, target=target, now=clock.now())
+        return hold_public(released, shown_to(actor, hold_unit(work.session, scope, target)))
 
     router.add_api_route(f"{path}/{{target}}/hold", place, methods=["POST"],
                          status_code=status.HTTP_201_CREATED, response_model=HoldPublic,
@@ -337,8 +314,6 @@ def delete_record(
     """Refused (409) while the record is under a legal hold or within its retention; past
     its due date the deletion becomes a destruction proposal (202) that a second archivist
     approves. Nothing is deleted by one person alone."""
-    proposal = request_deletion(work.session, actor=actor, record_id=record_id,
-                                reason=reason, today=clock.now().date())
-    work.record(Event("disposition:destroy-requested", "record", record_id,
-                                details={"proposal": proposal.id, "reason": proposal.reason}))
+    proposal = ask_deletion(work, actor=actor, record_id=record_id, reason=reason,
+                            today=clock.now().date())
     return proposal_public(proposal, actor)

@@ -15,15 +15,13 @@ from archive.deps import ClockDep, SettingsDep, StoreDep, WorkDep, allowed
 from archive.routes.records import stream_object
 from archive.schemas import Id, Label
 from archive.services.access import Actor
-from archive.services.audit import Event
 from archive.services.masking import shown_to
 from archive.services.transfer import (
     MAX_ITEMS,
     export,
-    forget_package,
-    get_transfer,
     list_transfers,
     open_package,
+    read_transfer,
     record_receipt,
     transferred_ids,
 )
@@ -74,14 +72,9 @@ def create(
 ) -> TransferPublic:
     """Package the records (originals checked against their sha256 on the way) and keep
     the package for download."""
-    transfer = export(work.session, actor=actor, store=store, receiver=body.receiver,
+    transfer = export(work, actor=actor, store=store, receiver=body.receiver,
                       record_ids=body.record_ids, dossier_id=body.dossier_id,
                       now=clock.now(), spool_dir=settings.data_dir / "spool")
-    # no transfer recorded: its package must not stay behind
-    work.unless_committed(lambda: forget_package(store, transfer.package_key))
-    work.record(Event("transfer:create", "transfer", transfer.id, details={
-        "receiver": transfer.receiver, "items": transferred_ids(transfer),
-        "package_sha256": transfer.package_sha256}))
     return transfer_public(transfer, actor)
 
 
@@ -90,9 +83,7 @@ def index(
     work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
 ) -> list[TransferPublic]:
-    transfers = list_transfers(work.session, actor=actor)
-    work.record(Event("transfer:list", "transfer", "",
-                                details={"count": len(transfers)}))
+    transfers = list_transfers(work, actor=actor)
     return [transfer_public(t, actor) for t in transfers]
 
 
@@ -101,8 +92,7 @@ def show(
     transfer_id: str, work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
 ) -> TransferPublic:
-    transfer = get_transfer(work.session, actor=actor, transfer_id=transfer_id)
-    work.record(Event("transfer:read", "transfer", transfer_id))
+    transfer = read_transfer(work, actor=actor, transfer_id=transfer_id)
     return transfer_public(transfer, actor)
 
 
@@ -113,8 +103,7 @@ def package(
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
 ) -> StreamingResponse:
     """The BagIt package, zipped (its records' levels must be within the clearance)."""
-    transfer = open_package(work.session, actor=actor, transfer_id=transfer_id)
-    work.record(Event("transfer:download", "transfer", transfer_id))
+    transfer = open_package(work, actor=actor, transfer_id=transfer_id)
     return stream_object(store, transfer.package_key, "application/zip", transfer.package_size,
                          f"transfer-{transfer.id}.zip", transfer.package_sha256)
 
@@ -126,8 +115,6 @@ def receipt(
 ) -> TransferPublic:
     """Record the receiver's integrity check (``archive transfer check`` on their side):
     accepted or refused, with what it said. This closes the handover."""
-    transfer = record_receipt(work.session, actor=actor, transfer_id=transfer_id, valid=body.valid,
+    transfer = record_receipt(work, actor=actor, transfer_id=transfer_id, valid=body.valid,
                               detail=body.detail, now=clock.now())
-    work.record(Event("transfer:receipt", "transfer", transfer_id, details={
-        "valid": body.valid, "detail": transfer.check_result}))
     return transfer_public(transfer, actor)

@@ -26,7 +26,9 @@ from archive.errors import (
     SeparationOfDuties,
 )
 from archive.services.access import SECURITY_LEVELS, Actor
+from archive.services.audit import Event
 from archive.services.policy import lock_policy, require_other_holder, roles_of, set_grants
+from archive.services.work import Work
 from archive.settings import AuthSettings
 from policies import Authorizer, Role
 
@@ -241,3 +243,39 @@ def assign(
     user.personal_info = personal_info
     revoke_tokens(user)  # the old grants ride in no token any more
     return user
+
+
+# The operations of the API, each recording its audit event in the caller's unit of work.
+
+def open_account(work: Work, *, username: str, password: str, unit_code: str) -> User:
+    """A new account with no role (only the security admin gives it one)."""
+    user = add_user(work.session, username=username, password=password, role="",
+                    unit_code=unit_code, clearance="公开")
+    work.record(Event("account:create", "user", user.username))
+    return user
+
+
+def switch_account(work: Work, *, username: str, active: bool) -> User:
+    user = set_active(work.session, username=username, active=active)
+    work.record(Event("account:enable" if active else "account:disable", "user", username))
+    return user
+
+
+def grant_roles(work: Work, *, actor: Actor, username: str, details: dict, **grants: object
+                ) -> User:
+    user = assign(work.session, actor=actor, username=username, **grants)  # type: ignore[arg-type]
+    work.record(Event("role:assign", "user", username, details=details))
+    return user
+
+
+def reset_password(work: Work, *, username: str, password: str) -> User:
+    """A generated temporary password, to be changed at the next login."""
+    user = get_user(work.session, username)
+    set_password(work.session, user, password, must_change=True, generated=True)
+    work.record(Event("password:reset", "user", username))
+    return user
+
+
+def sign_out(work: Work, *, username: str) -> None:
+    revoke_tokens(get_user(work.session, username))
+    work.record(Event("logout", "user", username))

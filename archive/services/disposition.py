@@ -48,11 +48,13 @@ from archive.db.models import (
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.access_copies import masked_copy_keys
+from archive.services.audit import Event
 from archive.services.borrowing import paper_out
 from archive.services.filing import get_customer, get_dossier
 from archive.services.indexing import enqueue
 from archive.services.policy import bump_version
 from archive.services.records import get_record
+from archive.services.work import Work
 from policies import Action, Target, borrow_key
 from storage import ObjectNotFound, ObjectStore, StorageError
 
@@ -377,3 +379,77 @@ def _remove(store: ObjectStore, key: str, record_id: str) -> bool:
     except ObjectNotFound:
         pass
     return True
+
+
+# The operations of the API, each recording its audit event in the caller's unit of work.
+
+def review_queue(work: Work, *, actor: Actor, today: date) -> list[Record]:
+    records = due_records(work.session, actor=actor, today=today)
+    work.record(Event("disposition:due", "record", "", details={"count": len(records)}))
+    return records
+
+
+def appraise(work: Work, *, actor: Actor, record_id: str, action: str, reason: str,
+             years: int | None, today: date) -> DispositionProposal:
+    """:func:`propose`, audited as the retention or the destruction proposed."""
+    proposal = propose(work.session, actor=actor, record_id=record_id, action=action,
+                       reason=reason, years=years, today=today)
+    work.record(Event(f"disposition:{action}", "record", record_id, details={
+        "proposal": proposal.id, "years": years, "reason": proposal.reason,
+        "retain_until": proposal.record.retain_until}))
+    return proposal
+
+
+def proposals_of(work: Work, *, actor: Actor, status: str | None
+                 ) -> list[DispositionProposal]:
+    found = list_proposals(work.session, actor=actor, status=status)
+    work.record(Event("disposition:list", "disposition", "",
+                      details={"status": status, "count": len(found)}))
+    return found
+
+
+def decide_proposal(work: Work, *, actor: Actor, proposal_id: str, approve: bool, note: str,
+                    now: datetime) -> DispositionProposal:
+    """:func:`decide`, audited; a destruction names what was destroyed."""
+    proposal = decide(work.session, actor=actor, proposal_id=proposal_id, approve=approve,
+                      note=note, now=now)
+    record = proposal.record
+    details: dict = {"proposal": proposal_id, "note": note}
+    if approve:
+        details.update(archive_number=record.dossier.archive_number, sha256=record.sha256,
+                       title=record.title, proposed_by=proposal.proposed_by.username)
+    work.record(Event("disposition:destroy" if approve else "disposition:reject", "record",
+                      record.id, details=details))
+    return proposal
+
+
+def read_register(work: Work, *, actor: Actor, format: str) -> list[DestructionEntry]:
+    entries = register(work.session, actor=actor)
+    work.record(Event("disposition:register", "disposition", "",
+                      details={"count": len(entries), "format": format}))
+    return entries
+
+
+def hold(work: Work, *, actor: Actor, scope: str, target: str, reason: str,
+         now: datetime) -> LegalHold:
+    placed = place_hold(work.session, actor=actor, scope=scope, target=target, reason=reason,
+                        now=now)
+    work.record(Event("hold:place", scope, target,
+                      details={"hold": placed.id, "reason": placed.reason}))
+    return placed
+
+
+def unhold(work: Work, *, actor: Actor, scope: str, target: str, now: datetime
+           ) -> LegalHold:
+    released = release_hold(work.session, actor=actor, scope=scope, target=target, now=now)
+    work.record(Event("hold:release", scope, target, details={"hold": released.id}))
+    return released
+
+
+def ask_deletion(work: Work, *, actor: Actor, record_id: str, reason: str, today: date
+                 ) -> DispositionProposal:
+    proposal = request_deletion(work.session, actor=actor, record_id=record_id,
+                                reason=reason, today=today)
+    work.record(Event("disposition:destroy-requested", "record", record_id,
+                      details={"proposal": proposal.id, "reason": proposal.reason}))
+    return proposal

@@ -16,7 +16,8 @@ delays rather than a lock a stranger could set off, and one answer for every fai
   :data:`REFUSED`, after about the time a password check takes (:class:`HashTimer`).
 
 Public surface: :data:`REFUSED`, :func:`check_credentials`, :class:`LoginThrottle`,
-:class:`HashTimer`, :func:`temporary_password`.
+:class:`HashTimer`, :func:`note_refusal`, :func:`sign_in`, :func:`change_own_password`,
+:func:`temporary_password`.
 """
 
 from __future__ import annotations
@@ -28,11 +29,17 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, select
 
-from archive.db.models import User
+from archive.db.models import User, utcnow
+from archive.services.access import Actor
+from archive.services.audit import Event, Trail
+
+if TYPE_CHECKING:
+    from archive.backends import Backends
 
 REFUSED = ("用户名或密码错误；多次失败后请稍候再试 wrong username or password; after repeated "
            "failures, wait a little between attempts")
@@ -156,6 +163,52 @@ class HashTimer:
     def typical(self) -> float:
         with self._lock:
             return statistics.median(self._times)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    access_token: str
+    password_change_required: bool = False
+
+
+def note_refusal(backends: Backends, name: str, client: str, reason: str) -> None:
+    """Audit a refused sign-in (or password check). The event names an account only if
+    there is one: a typed name is no actor (and the reserved names of the system's own
+    work never are)."""
+    from archive.services.accounts import account_exists
+
+    with backends.sessions.begin() as session:
+        actor_name = name if account_exists(session, name) else "-"
+        Trail(backends.audit_key, None, client).record(
+            session, Event("login", "user", name[:64], decision="deny", reason=reason),
+            username=actor_name)
+
+
+def sign_in(backends: Backends, found: Credentials, client: str) -> SignedIn:
+    """The token of an account whose password was checked: the login audited and timed."""
+    from archive.services.accounts import actor_for, get_user, issue_token
+
+    with backends.sessions.begin() as session:
+        user = get_user(session, found.username)
+        user.last_login_at = utcnow()
+        actor = actor_for(session, user.username, backends.authorizer)
+        Trail(backends.audit_key, actor, client).record(
+            session, Event("login", "user", user.username))
+        return SignedIn(issue_token(user, backends.settings.auth), user.must_change_password)
+
+
+def change_own_password(backends: Backends, actor: Actor, password: str, client: str
+                        ) -> SignedIn:
+    """A new password, its current one checked already: every other session ends."""
+    from archive.services.accounts import get_user, issue_token, set_password
+
+    with backends.sessions.begin() as session:
+        user = get_user(session, actor.username)
+        set_password(session, user, password, must_change=False)
+        Trail(backends.audit_key, actor, client).record(
+            session, Event("password:change", "user", user.username))
+        session.flush()
+        return SignedIn(issue_token(user, backends.settings.auth))
 
 
 def temporary_password() -> str:

@@ -45,10 +45,12 @@ from archive.errors import (
     storage_failure,
 )
 from archive.services.access import Actor, in_units, require_unit, units_for
+from archive.services.audit import Event
 from archive.services.filing import get_dossier
 from archive.services.masking import shown_to
 from archive.services.records import get_record, record_target
 from archive.services.spreadsheet import write_csv
+from archive.services.work import Work
 from archive.spool import scratch
 from policies import Action
 from storage import HashingReader, ObjectStore, StorageError
@@ -157,11 +159,12 @@ def _zip(folder: Path, target: Path) -> None:
                 archive.write(path, path.relative_to(folder.parent).as_posix())
 
 
-def export(session: Session, *, actor: Actor, store: ObjectStore, receiver: str,
+def export(work: Work, *, actor: Actor, store: ObjectStore, receiver: str,
            record_ids: list[str] | None = None, dossier_id: str | None = None,
            now: datetime, spool_dir: Path) -> Transfer:
-    """Build the package, keep it in storage and record the transfer (the caller commits
-    and audits)."""
+    """Build the package, keep it in storage and record the transfer, audited; if the unit
+    of work is not committed, the package is removed again."""
+    session = work.session
     receiver = receiver.strip()
     if not receiver or len(receiver) > 200:
         raise InvalidInput("receiver (接收单位) is required, at most 200 characters")
@@ -203,7 +206,12 @@ def export(session: Session, *, actor: Actor, store: ObjectStore, receiver: str,
             raise storage_failure(exc) from exc
     transfer.package_key, transfer.package_sha256 = key, info.sha256
     transfer.package_size = info.size
+    # no transfer recorded: its package must not stay behind
+    work.unless_committed(lambda: forget_package(store, key))
     session.flush()
+    work.record(Event("transfer:create", "transfer", transfer.id,
+                      details={"receiver": transfer.receiver, "items": transferred_ids(transfer),
+                      "package_sha256": transfer.package_sha256}))
     return transfer
 
 
@@ -225,9 +233,10 @@ def get_transfer(session: Session, *, actor: Actor, transfer_id: str,
     return transfer
 
 
-def open_package(session: Session, *, actor: Actor, transfer_id: str) -> Transfer:
+def open_package(work: Work, *, actor: Actor, transfer_id: str) -> Transfer:
     """The transfer whose package the actor may download: each of its records' content as
     if they read it (unit and clearance); gone once one of them was destroyed."""
+    session = work.session
     transfer = get_transfer(session, actor=actor, transfer_id=transfer_id)
     for record in session.scalars(select(Record).where(
             Record.id.in_(transferred_ids(transfer)))):
@@ -238,18 +247,23 @@ def open_package(session: Session, *, actor: Actor, transfer_id: str) -> Transfe
     if not transfer.package_key:
         raise Gone(f"the package of transfer {transfer_id} was removed: a record in it was "
                    "destroyed")
+    work.record(Event("transfer:download", "transfer", transfer_id))
     return transfer
 
 
-def list_transfers(session: Session, *, actor: Actor) -> list[Transfer]:
-    return list(session.scalars(
+def list_transfers(work: Work, *, actor: Actor) -> list[Transfer]:
+    session = work.session
+    result = list(session.scalars(
         select(Transfer).where(in_units(Transfer.unit_path, units_for(actor, Action.TRANSFER_READ)))
         .order_by(Transfer.created_at.desc()).limit(500)))
+    work.record(Event("transfer:list", "transfer", "", details={"count": len(result)}))
+    return result
 
 
-def record_receipt(session: Session, *, actor: Actor, transfer_id: str, valid: bool,
+def record_receipt(work: Work, *, actor: Actor, transfer_id: str, valid: bool,
                    detail: str, now: datetime) -> Transfer:
     """The receiver's integrity check, as reported back: closes the handover."""
+    session = work.session
     transfer = get_transfer(session, actor=actor, transfer_id=transfer_id,
                             action=Action.TRANSFER_CREATE)
     if transfer.status != "exported":
@@ -258,6 +272,8 @@ def record_receipt(session: Session, *, actor: Actor, transfer_id: str, valid: b
     transfer.check_result = detail.strip()[:2000] or ("valid" if valid else "invalid")
     transfer.checked_at = now
     session.flush()
+    work.record(Event("transfer:receipt", "transfer", transfer_id,
+                      details={"valid": valid, "detail": transfer.check_result}))
     return transfer
 
 
@@ -348,3 +364,9 @@ def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
 
 def transferred_ids(transfer: Transfer) -> list[str]:
     return list(json.loads(transfer.items))
+
+
+def read_transfer(work: Work, *, actor: Actor, transfer_id: str) -> Transfer:
+    transfer = get_transfer(work.session, actor=actor, transfer_id=transfer_id)
+    work.record(Event("transfer:read", "transfer", transfer_id))
+    return transfer
