@@ -137,10 +137,16 @@ def users_add(
         password = getpass.getpass("password: ")
     else:
         password = sys.stdin.readline().rstrip("\n")
+    from archive.services.audit import Event, Trail
+
     try:
         with _database() as sessions, sessions.begin() as session:
             add_user(session, username=name, password=password, role=role, unit_code=unit,
                      clearance=clearance, personal_info=personal_info)
+            Trail(get_settings().audit.key, None, "cli").record(session, Event(
+                "account:create", "user", name, details={
+                    "role": role, "unit": unit, "clearance": clearance,
+                    "personal_info": personal_info}), username="cli")
     except ArchiveError as exc:
         raise _fail(exc.detail) from None
     console.print(f"user {name} added as {role} in {unit}")

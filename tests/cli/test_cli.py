@@ -52,6 +52,22 @@ def test_users_add_refuses_bad_input(data_dir) -> None:
     assert unit.exit_code == 1 and "exists" in unit.output
 
 
+def test_accounts_made_and_reset_on_the_server_are_audited(data_dir) -> None:
+    from sqlalchemy import select
+
+    from archive.db.models import AuditEvent
+    from archive.db.session import make_engine, make_sessionmaker
+
+    assert run("users", "reset-password", "dangan", stdin="harbour-violet-93\n").exit_code == 0
+    engine = make_engine(f"sqlite:///{data_dir / 'archive.db'}")
+    with make_sessionmaker(engine)() as session:
+        events = [(e.actor, e.action, e.object_id) for e in session.scalars(
+            select(AuditEvent).order_by(AuditEvent.seq))]
+    engine.dispose()
+    assert events == [("cli", "account:create", "dangan"), ("cli", "password:reset", "dangan")]
+    assert run("verify").exit_code == 0  # the chain holds both
+
+
 @pytest.mark.ocr
 def test_import_files_a_folder_with_its_manifest(data_dir, tmp_path) -> None:
     from sqlalchemy import delete, select
