@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
+from starlette.datastructures import State
 
 from archive.deps import WorkAnyDep, client_address, current_user_any
 from archive.errors import InvalidInput, NotAuthenticated
@@ -17,6 +18,7 @@ from archive.services.accounts import (
 )
 from archive.services.logins import (
     REFUSED,
+    Credentials,
     change_own_password,
     check_credentials,
     note_refusal,
@@ -50,26 +52,34 @@ async def token(request: Request, form: Annotated[TokenForm, Depends()]) -> Toke
     each attempt waits a delay that doubles with every further failure."""
     state = request.app.state
     client = client_address(request)
-    name = form.username
-    if state.login_throttle.wait(name, client) > 0:
-        await asyncio.sleep(state.hash_timer.typical)
-        if state.login_throttle.refused(name, client):  # the first of a burst is audited
-            await run_in_threadpool(note_refusal, state.backends, name, client,
-                                    "too many failed attempts")
-        raise NotAuthenticated(REFUSED)
-    async with state.hash_slots:  # argon2 on at most the cores it may take, no lock held
-        started = time.monotonic()
-        found = await run_in_threadpool(check_credentials, state.engine, name, form.password)
-        state.hash_timer.add(time.monotonic() - started)
-    if found is None:
-        state.login_throttle.failed(name, client)
-        await run_in_threadpool(note_refusal, state.backends, name, client,
-                                "wrong username or password")
-        raise NotAuthenticated(REFUSED)
-    state.login_throttle.succeeded(name, client)
+    found = await _password_checked(state, form.username, form.password, client,
+                                    "wrong username or password")
     token = await run_in_threadpool(sign_in, state.backends, found, client)
     return Token(access_token=token.access_token,
                  password_change_required=token.password_change_required)
+
+
+async def _password_checked(state: State, name: str, password: str, client: str,
+                            wrong: str) -> Credentials:
+    """The account these credentials open, checked as every sign-in is: throttled (the
+    first refusal of a burst audited), argon2 on a hash slot with no lock held, a failure
+    counted and audited as ``wrong``; every failure raises the same :data:`REFUSED`."""
+    if state.login_throttle.wait(name, client) > 0:
+        await asyncio.sleep(state.hash_timer.typical)
+        if state.login_throttle.refused(name, client):
+            await run_in_threadpool(note_refusal, state.backends, name, client,
+                                    "too many failed attempts")
+        raise NotAuthenticated(REFUSED)
+    async with state.hash_slots:  # argon2 on at most the cores it may take
+        started = time.monotonic()
+        found = await run_in_threadpool(check_credentials, state.engine, name, password)
+        state.hash_timer.add(time.monotonic() - started)
+    if found is None:
+        state.login_throttle.failed(name, client)
+        await run_in_threadpool(note_refusal, state.backends, name, client, wrong)
+        raise NotAuthenticated(REFUSED)
+    state.login_throttle.succeeded(name, client)
+    return found
 
 
 @router.post("/password", response_model=Token, responses={401: {"description": REFUSED}})
@@ -82,17 +92,8 @@ async def change_password(request: Request, body: PasswordChange,
     client = client_address(request)
     if body.new_password == body.current_password:  # a reset one kept is no change
         raise InvalidInput("the new password must differ from the current one")
-    if state.login_throttle.wait(actor.username, client) > 0:
-        await asyncio.sleep(state.hash_timer.typical)
-        raise NotAuthenticated(REFUSED)
-    async with state.hash_slots:
-        found = await run_in_threadpool(check_credentials, state.engine, actor.username,
-                                        body.current_password)
-    if found is None:
-        state.login_throttle.failed(actor.username, client)
-        await run_in_threadpool(note_refusal, state.backends, actor.username, client,
-                                "wrong current password")
-        raise NotAuthenticated(REFUSED)
+    await _password_checked(state, actor.username, body.current_password, client,
+                            "wrong current password")
     async with state.hash_slots:
         token = await run_in_threadpool(change_own_password, state.backends, actor,
                                         body.new_password, client)
