@@ -40,6 +40,13 @@ def _database():  # type: ignore[no-untyped-def]
         yield backends.sessions
 
 
+def _read_password(prompt: str) -> str:
+    """A password typed unseen at a terminal, or the first line of standard input."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]错误 error:[/red] {message}")
     return typer.Exit(1)
@@ -133,10 +140,7 @@ def users_add(
     from archive.errors import ArchiveError
     from archive.services.accounts import add_user
 
-    if sys.stdin.isatty():
-        password = getpass.getpass("password: ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _read_password("password: ")
     from archive.services.audit import Event, Trail
 
     try:
@@ -160,10 +164,7 @@ def users_reset_password(name: str) -> None:
     from archive.services.accounts import get_user, set_password
     from archive.services.audit import Event, Trail
 
-    if sys.stdin.isatty():
-        password = getpass.getpass("temporary password: ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _read_password("temporary password: ")
     try:
         with _database() as sessions, sessions.begin() as session:
             set_password(session, get_user(session, name), password, must_change=True)

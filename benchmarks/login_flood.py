@@ -29,7 +29,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from tests.factories import PASSWORD, bootstrap, make_settings
+from tests.factories import PASSWORD, bootstrap, free_port, make_settings
 
 ARCHIVE = str(Path(sys.executable).with_name("archive"))
 
@@ -118,40 +118,28 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, make_settings("embedded", Path(tmp)) as settings:
         bootstrap(settings)
-        with socket_port() as port:
-            env = {**os.environ, "ARCHIVE_DATA_DIR": str(settings.data_dir),
-                   "ARCHIVE_TRUSTED_PROXIES": '["127.0.0.1/32"]',
-                   "ARCHIVE_EMBEDDED_WORKER": "false"}
-            server = subprocess.Popen([ARCHIVE, "serve", "--port", str(port)], env=env,  # noqa: S603
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                _wait_ready(port)
-                print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
-                      f"{args.seconds:.0f} s a phase, {args.flooders} flooding clients")
-                results = {flood: phase(port, args.seconds, flood, args.flooders)
-                           for flood in ("none", "stranger", "distributed")}
-                columns = list(results["none"])
-                print(f"{'flood':<12}" + "".join(f"{c:>17}" for c in columns))
-                for flood, figures in results.items():
-                    print(f"{flood:<12}" + "".join(f"{figures[c]:>17.1f}" for c in columns))
-                owner = Client(port, "10.1.0.77")
-                status, _ = owner.login("clerk", PASSWORD)
-                print(f"the owner from their own address after the stranger's flood: {status}")
-            finally:
-                server.terminate()
-                server.wait(30)
-
-
-class socket_port:
-    def __enter__(self) -> int:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    def __exit__(self, *_: object) -> None:
-        return None
+        port = free_port()
+        env = {**os.environ, "ARCHIVE_DATA_DIR": str(settings.data_dir),
+               "ARCHIVE_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+               "ARCHIVE_EMBEDDED_WORKER": "false"}
+        server = subprocess.Popen([ARCHIVE, "serve", "--port", str(port)], env=env,  # noqa: S603
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_ready(port)
+            print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
+                  f"{args.seconds:.0f} s a phase, {args.flooders} flooding clients")
+            results = {flood: phase(port, args.seconds, flood, args.flooders)
+                       for flood in ("none", "stranger", "distributed")}
+            columns = list(results["none"])
+            print(f"{'flood':<12}" + "".join(f"{c:>17}" for c in columns))
+            for flood, figures in results.items():
+                print(f"{flood:<12}" + "".join(f"{figures[c]:>17.1f}" for c in columns))
+            owner = Client(port, "10.1.0.77")
+            status, _ = owner.login("clerk", PASSWORD)
+            print(f"the owner from their own address after the stranger's flood: {status}")
+        finally:
+            server.terminate()
+            server.wait(30)
 
 
 def _wait_ready(port: int) -> None:

@@ -234,19 +234,35 @@ def cli_environment(monkeypatch, settings: Settings) -> None:  # type: ignore[no
     get_settings.cache_clear()
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    """``predicate()``'s first true value, asked every 0.2 s for up to ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 @contextmanager
 def served(settings: Settings) -> Iterator[int]:
     """The app on a real loopback port (uvicorn in a thread of this process); yields it."""
-    import socket
     import threading
 
     import uvicorn
 
     from archive.app import create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

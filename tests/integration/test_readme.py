@@ -13,13 +13,14 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.factories import free_port, wait_until
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BIN = Path(sys.executable).parent
@@ -44,11 +45,6 @@ def walkthrough() -> list[tuple[str, str | None]]:
         steps.append((body, after[1] if after and after[0] != "sh" else None))
     return steps
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Shell:
@@ -106,18 +102,16 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path) -> None:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "COLUMNS": "120",
            "ARCHIVE_DATA_DIR": "var"}
     env.pop("ARCHIVE_DATABASE_URL", None)
-    port = _free_port()
+    port = free_port()
     assert subprocess.run(["archive", "migrate"], cwd=tmp_path, env=env,
                           capture_output=True).returncode == 0
     server = subprocess.Popen(["archive", "serve", "--port", str(port)], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         shell = Shell(tmp_path, env)
-        deadline = time.monotonic() + 60
-        while subprocess.run(["curl", "-sf", f"http://127.0.0.1:{port}/api/v1/readyz"],
-                             capture_output=True).returncode != 0:
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.3)
+        wait_until(lambda: subprocess.run(
+            ["curl", "-sf", f"http://127.0.0.1:{port}/api/v1/readyz"],
+            capture_output=True).returncode == 0, 60, "the service to start")
         ids: dict[str, str] = {}
         steps = walkthrough()
         assert len(steps) >= 6, "the walkthrough lost its steps"

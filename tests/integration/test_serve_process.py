@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tests.factories import free_port, wait_until
 
 ARCHIVE = str(Path(sys.executable).with_name("archive"))
 
@@ -44,48 +45,35 @@ def _workers(pid: int) -> set[int]:
             or b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()}
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
     return subprocess.Popen([ARCHIVE, "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_a_killed_server_leaves_no_worker_and_a_restart_runs_as_many(tmp_path) -> None:
     env = {**os.environ, "ARCHIVE_DATA_DIR": str(tmp_path / "var"),
            "ARCHIVE_WORKER_PROCESSES": "2", "ARCHIVE_WORKER_POLL_SECONDS": "0.2"}
     assert subprocess.run([ARCHIVE, "migrate"], env=env, capture_output=True).returncode == 0
-    server = _serve(env, _free_port())
+    server = _serve(env, free_port())
     try:
-        workers = _wait(lambda: (w := _workers(server.pid)) and len(w) == 2 and w, 60,
+        workers = wait_until(lambda: (w := _workers(server.pid)) and len(w) == 2 and w, 60,
                         "two workers")
         everything = _children(server.pid)
         server.send_signal(signal.SIGKILL)
         server.wait()
-        _wait(lambda: not any(_alive(pid) for pid in everything), 15,
+        wait_until(lambda: not any(_alive(pid) for pid in everything), 15,
               "the server's processes to end")
     finally:
         server.kill()
-    restarted = _serve(env, _free_port())
+    restarted = _serve(env, free_port())
     try:
-        _wait(lambda: len(_workers(restarted.pid)) == 2, 60, "two workers again")
+        wait_until(lambda: len(_workers(restarted.pid)) == 2, 60, "two workers again")
         time.sleep(3)  # none comes back, none is added
         assert len(_workers(restarted.pid)) == 2
         assert not any(_alive(pid) for pid in workers)
     finally:
         restarted.terminate()
         restarted.wait(30)
-    _wait(lambda: not _children(restarted.pid), 30, "a stopped server's workers to end")
+    wait_until(lambda: not _children(restarted.pid), 30, "a stopped server's workers to end")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +18,15 @@ from archive.services.access_copies import masked_copy_key
 from archive.services.jobs import JobPolicy, WorkerPool, claim_next
 from search import SearchQuery
 from tests import documents
-from tests.factories import bootstrap, create_customer, create_dossier, login, make_settings, upload
+from tests.factories import (
+    bootstrap,
+    create_customer,
+    create_dossier,
+    login,
+    make_settings,
+    upload,
+    wait_until,
+)
 
 pytestmark = pytest.mark.ocr
 
@@ -32,14 +39,6 @@ def pool_settings(request, tmp_path):
         bootstrap(settings)
         yield settings
 
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _job(client, job_id: str) -> Job:
@@ -69,11 +68,11 @@ def test_a_killed_worker_loses_nothing(pool_settings, tmp_path) -> None:
         pool.start()
         try:
             # Kill the worker once it is inside the job, with a page read and more to go.
-            running = _wait(lambda: (j := _job(client, job_id)).pages_done >= 1 and j,
+            running = wait_until(lambda: (j := _job(client, job_id)).pages_done >= 1 and j,
                             240, "the first page")
             assert running.status == "running" and running.pages_done < running.pages_total
             os.kill(int(running.worker.rsplit(":", 1)[1]), signal.SIGKILL)
-            done = _wait(lambda: (j := _job(client, job_id)).status in ("done", "failed")
+            done = wait_until(lambda: (j := _job(client, job_id)).status in ("done", "failed")
                          and j, 600, "the job to finish")
         finally:
             pool.stop()
