@@ -48,6 +48,7 @@ from archive.services.masking import mask_free_text, shown_to
 from archive.services.throttle import Throttle
 from archive.settings import Settings, get_settings
 from archive.spool import sweep
+from archive.webapp import mount_web
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API)
     app.include_router(borrowing.reminders_router, prefix=API)
     _register_errors(app)
+    mount_web(app, settings.web_dir, reserved=("/api/", "/docs", "/redoc", "/openapi.json"))
     app.add_middleware(RequestGuard, upload_bytes=settings.max_upload_bytes + 64 * 1024,
                        uploads={f"{API}/records"})
     app.add_middleware(SecurityHeaders, api_prefix=API)

@@ -8,6 +8,7 @@ caller),
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Callable, Iterator
 from typing import Annotated
@@ -17,12 +18,13 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.clock import Clock
-from archive.errors import NotAuthenticated, PasswordChangeRequired
+from archive.errors import CsrfRefused, NotAuthenticated, PasswordChangeRequired
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_from_token
 from archive.services.audit import Trail
+from archive.services.sessions import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_token
 from archive.services.work import Work
-from archive.settings import Settings
+from archive.settings import AuthSettings, Settings
 from policies import Authorizer
 from search import SearchBackend
 from storage import ObjectStore
@@ -73,13 +75,16 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def current_user_any(
-    request: Request, token: Annotated[str | None, Depends(oauth2)],
+    request: Request, bearer: Annotated[str | None, Depends(oauth2)],
 ) -> Actor:
     """The caller, whether or not they must change a reset password first (for the few
-    routes that serve them then: the change itself, their profile, logout)."""
+    routes that serve them then: the change itself, their profile, logout). Integrators
+    send a bearer token; the web application's session cookie counts only with its CSRF
+    token on every request that changes anything."""
+    state = _state(request)
+    token = bearer or session_token(request, state.settings.auth)
     if not token:
         raise NotAuthenticated("a bearer token is required")
-    state = _state(request)
     # Once per request: any policy change committed before this request counts.
     state.authorizer.refresh()
     with state.sessions() as session:
@@ -87,6 +92,20 @@ def current_user_any(
     # Kept for the error handlers, which audit denials on the actor's behalf.
     request.state.actor = actor
     return actor
+
+
+def session_token(request: Request, auth: AuthSettings) -> str | None:
+    """The web application's token from its ``HttpOnly`` cookie; a state-changing request
+    must carry the CSRF token that belongs to it (a page of another site can make the
+    browser send the cookie, never read the token: SameSite=Strict is the second wall)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, csrf_token(token, auth)):
+            raise CsrfRefused("the CSRF token is missing or wrong; reload the page")
+    return token
 
 
 def current_user(actor: Annotated[Actor, Depends(current_user_any)]) -> Actor:
@@ -115,6 +134,17 @@ def client_address(request: Request) -> str:
         if not _within(address, trusted):
             return address[:64]
     return peer
+
+
+def over_tls(request: Request) -> bool:
+    """The request came over TLS: to this server, or to a trusted proxy that says so in
+    ``X-Forwarded-Proto``."""
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else ""
+    trusted = _state(request).settings.trusted_proxies
+    return (bool(trusted) and _within(peer, trusted)
+            and request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https")
 
 
 def _within(address: str, networks: list[str]) -> bool:

@@ -73,6 +73,12 @@ class PasswordChangeRequired(PermissionDenied):
     code = "password_change_required"
 
 
+class CsrfRefused(PermissionDenied):
+    """A request signed in by the session cookie changes something without its CSRF token."""
+
+    code = "csrf_failed"
+
+
 class NotFound(ArchiveError):
     status = 404
     code = "not_found"

@@ -138,19 +138,28 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+# The web application: its own scripts, styles and workers only; nothing inline, no other
+# origin (it serves intranets), no plugins, never framed.
+APP_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
+              "data: blob:; font-src 'self' data:; worker-src 'self'; connect-src 'self'; "
+              "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# The API's own docs (Swagger UI and ReDoc write inline scripts of their own)
 PAGE_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'")
 
 
-def security_headers(*, api: bool) -> dict[str, str]:
+DOCS = ("/docs", "/redoc", "/openapi.json")
+
+
+def security_headers(*, api: bool, docs: bool = False) -> dict[str, str]:
     """The headers every answer carries (an answer of the API: never cached either)."""
     headers = {
         "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
-        # pages (the API's docs, later the web app) load only what this service serves
+        # pages (the web application, the API's docs) load only what this service serves
         "Content-Security-Policy": ("default-src 'none'; frame-ancestors 'none'" if api
-                                    else PAGE_POLICY),
+                                    else PAGE_POLICY if docs else APP_POLICY),
     }
     if api:
         headers["Cache-Control"] = "no-store"
@@ -171,11 +180,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         api = scope["path"].startswith(self.api_prefix)
+        docs = scope["path"].startswith(DOCS)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in security_headers(api=api).items():
+                for name, value in security_headers(api=api, docs=docs).items():
                     headers[name] = value
             await send(message)
 

@@ -28,6 +28,13 @@ class PasswordChange(BaseModel):
     new_password: str = Field(max_length=256)
 
 
+class UnitRole(BaseModel):
+    role: str
+    role_label: str
+    code: str = Field(description="the unit's code")
+    name: str = Field(description="the unit's name")
+
+
 class Me(BaseModel):
     username: str
     role: str
@@ -36,6 +43,29 @@ class Me(BaseModel):
     clearance: str
     personal_info: bool
     password_change_required: bool = False
+    actions: list[str] = Field(default_factory=list,
+                               description="the actions the caller's roles hold somewhere")
+    units: list[UnitRole] = Field(default_factory=list,
+                                  description="the units the caller holds a role in")
+    csrf_token: str | None = Field(None, description="the web session's CSRF token")
+
+
+class SessionCreate(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class SessionPublic(BaseModel):
+    username: str
+    password_change_required: bool = False
+    csrf_token: str = Field(description="sent back as X-CSRF-Token on every request that "
+                                        "changes anything")
+
+
+class PasswordChanged(BaseModel):
+    access_token: str | None = Field(None, description="the new bearer token (integrators)")
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 scheme name
+    csrf_token: str | None = Field(None, description="the web session's new CSRF token")
 
 
 class CustomerCreate(BaseModel):

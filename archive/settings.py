@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # The web process runs the ingest workers itself (single-machine default); with False,
     # run `archive worker` beside it.
     embedded_worker: bool = True
+    # The built web application (`npm run build` in web/): served at /.
+    web_dir: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
     # Worker processes (OCR is CPU-bound): None = one per core; 0 = a thread of the calling
     # process (tests, tiny installs).
     worker_processes: int | None = None

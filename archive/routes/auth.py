@@ -9,13 +9,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from starlette.datastructures import State
 
-from archive.deps import WorkAnyDep, client_address, current_user_any
+from archive.deps import SessionDep, WorkAnyDep, client_address, current_user_any, over_tls
 from archive.errors import InvalidInput, NotAuthenticated
-from archive.schemas import Me, PasswordChange, Token
-from archive.services.access import Actor
-from archive.services.accounts import (
-    sign_out,
+from archive.schemas import (
+    Me,
+    PasswordChange,
+    PasswordChanged,
+    SessionCreate,
+    SessionPublic,
+    Token,
+    UnitRole,
 )
+from archive.services.access import Actor
+from archive.services.accounts import sign_out
 from archive.services.logins import (
     REFUSED,
     Credentials,
@@ -24,6 +30,7 @@ from archive.services.logins import (
     note_refusal,
     sign_in,
 )
+from archive.services.sessions import COOKIE, capabilities, csrf_token
 from policies import ROLE_LABELS, Role
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -59,6 +66,35 @@ async def token(request: Request, form: Annotated[TokenForm, Depends()]) -> Toke
                  password_change_required=token.password_change_required)
 
 
+@router.post("/session", response_model=SessionPublic,
+             responses={401: {"description": REFUSED}})
+async def open_session(request: Request, response: Response, body: SessionCreate
+                       ) -> SessionPublic:
+    """Sign the web application in: the same checks as ``/token``, but the token goes into
+    an ``HttpOnly``, ``SameSite=Strict`` cookie (``Secure`` over TLS) that no script reads;
+    the answer carries the CSRF token the page sends as ``X-CSRF-Token`` on every request
+    that changes anything."""
+    state = request.app.state
+    client = client_address(request)
+    found = await _password_checked(state, body.username, body.password, client,
+                                    "wrong username or password")
+    signed = await run_in_threadpool(sign_in, state.backends, found, client)
+    _set_cookie(request, response, signed.access_token)
+    return SessionPublic(username=found.username,
+                         password_change_required=signed.password_change_required,
+                         csrf_token=csrf_token(signed.access_token, state.settings.auth))
+
+
+def _by_cookie(request: Request) -> bool:
+    return "authorization" not in request.headers and COOKIE in request.cookies
+
+
+def _set_cookie(request: Request, response: Response, token: str) -> None:
+    minutes = request.app.state.settings.auth.token_minutes
+    response.set_cookie(COOKIE, token, max_age=minutes * 60, path="/api/", httponly=True,
+                        samesite="strict", secure=over_tls(request))
+
+
 async def _password_checked(state: State, name: str, password: str, client: str,
                             wrong: str) -> Credentials:
     """The account these credentials open, checked as every sign-in is: throttled (the
@@ -82,12 +118,15 @@ async def _password_checked(state: State, name: str, password: str, client: str,
     return found
 
 
-@router.post("/password", response_model=Token, responses={401: {"description": REFUSED}})
-async def change_password(request: Request, body: PasswordChange,
-                          actor: Annotated[Actor, Depends(current_user_any)]) -> Token:
+@router.post("/password", response_model=PasswordChanged,
+             responses={401: {"description": REFUSED}})
+async def change_password(request: Request, response: Response, body: PasswordChange,
+                          actor: Annotated[Actor, Depends(current_user_any)]
+                          ) -> PasswordChanged:
     """Change one's own password (a reset one must be changed before anything else): the
     current password is checked as a login is, every other session ends, and the answer
-    is a fresh token."""
+    is a fresh token (for the web application: a fresh session cookie and its CSRF
+    token)."""
     state = request.app.state
     client = client_address(request)
     if body.new_password == body.current_password:  # a reset one kept is no change
@@ -97,20 +136,40 @@ async def change_password(request: Request, body: PasswordChange,
     async with state.hash_slots:
         token = await run_in_threadpool(change_own_password, state.backends, actor,
                                         body.new_password, client)
-    return Token(access_token=token.access_token)
+    if _by_cookie(request):
+        _set_cookie(request, response, token.access_token)
+        return PasswordChanged(csrf_token=csrf_token(token.access_token, state.settings.auth))
+    return PasswordChanged(access_token=token.access_token)
 
 
 @router.post("/logout", status_code=204)
 def logout(actor: Annotated[Actor, Depends(current_user_any)], work: WorkAnyDep) -> Response:
-    """Revoke every token of the caller (all their sessions end)."""
+    """Revoke every token of the caller (all their sessions end) and drop the session
+    cookie."""
     sign_out(work, username=actor.username)
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/api/", httponly=True, samesite="strict")
+    return response
 
 
 @router.get("/me", response_model=Me)
-def me(actor: Annotated[Actor, Depends(current_user_any)]) -> Me:
-    label = ROLE_LABELS[Role(actor.role)] if actor.role else "未分配角色"
-    return Me(username=actor.username, role=actor.role, role_label=label,
+def me(request: Request, session: SessionDep,
+       actor: Annotated[Actor, Depends(current_user_any)]) -> Me:
+    """The caller's profile and capabilities: the actions their roles hold somewhere and
+    the units they hold them in (what the web application's navigation shows; every
+    object is still decided when it is asked for), and for the web application's session
+    its CSRF token."""
+    can = capabilities(session, actor)
+    csrf = (csrf_token(request.cookies[COOKIE], request.app.state.settings.auth)
+            if _by_cookie(request) else None)
+    return Me(username=actor.username, role=actor.role, role_label=_label(actor.role),
               unit=actor.unit_code, clearance=actor.clearance,
               personal_info=actor.personal_info,
-              password_change_required=actor.must_change_password)
+              password_change_required=actor.must_change_password,
+              actions=can.actions, csrf_token=csrf,
+              units=[UnitRole(role=role, role_label=_label(role), code=code, name=name)
+                     for role, code, name in can.units])
+
+
+def _label(role: str) -> str:
+    return ROLE_LABELS[Role(role)] if role in set(Role) else "未分配角色"

@@ -8,6 +8,7 @@ Public surface: :func:`ensure_root_unit`, :func:`add_unit`, :func:`add_user`,
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
@@ -148,7 +149,9 @@ def set_password(session: Session, user: User, password: str, *, must_change: bo
 
 def issue_token(user: User, settings: AuthSettings) -> str:
     now = utcnow()
+    # jti: two sign-ins in one second are two sessions (each with its own CSRF token)
     claims = {"sub": str(user.id), "ver": user.token_version, "iat": now,
+              "jti": secrets.token_urlsafe(12),
               "exp": now + timedelta(minutes=settings.token_minutes)}
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm)
 

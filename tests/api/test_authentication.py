@@ -11,7 +11,7 @@ import pytest
 from archive.services.logins import REFUSED
 from tests.factories import PASSWORD, login
 
-PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/session"), ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
 
 
 def api_routes(app) -> list[tuple[str, str]]:
@@ -45,6 +45,12 @@ def test_every_route_but_public_ones_needs_a_token(client) -> None:
             response = client.request(method, concrete(path), headers=headers)
             assert response.status_code == 401, (method, path, headers, response.text)
             assert response.json()["error"] == "not_authenticated"
+        if method == "GET":  # a session cookie is checked as a bearer token is
+            for token in ("garbage", expired, forged):
+                client.cookies.set("archive_session", token)
+                response = client.get(concrete(path))
+                client.cookies.clear()
+                assert response.status_code == 401, (path, token, response.text)
 
 
 def test_public_routes(client) -> None:
