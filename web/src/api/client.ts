@@ -99,3 +99,22 @@ export async function download(url: string, name: string): Promise<void> {
   link.click()
   URL.revokeObjectURL(link.href)
 }
+
+/** A GET of a route by its path and query, for the few calls typed by hand. */
+export async function getJson<T>(path: string,
+  query: Record<string, string | number | undefined> = {}): Promise<T> {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') params.set(key, String(value))
+  }
+  let response: Response
+  try {
+    response = await fetch(params.size ? `${path}?${params}` : path, { credentials: 'same-origin' })
+  } catch {
+    throw new ApiError(0, 'network', '')
+  }
+  let body: unknown = {}
+  try { body = await response.json() } catch { /* not JSON */ }
+  if (!response.ok) throw failure(response.status, body)
+  return body as T
+}

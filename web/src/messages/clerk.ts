@@ -23,6 +23,7 @@ export const clerk = {
   borrow: '申请借阅',
   borrowTitle: '申请借阅档案',
   purpose: '借阅目的',
+  purposeKind: '利用类别',
   days: '借阅天数',
   kind: '借阅方式',
   electronic: '电子借阅',

@@ -117,4 +117,5 @@ export const PERIODS: Record<string, string> = { Y: '永久', D30: '30年', D10:
 export const LEVELS = ['公开', '内部', '受限']
 export const CUSTOMER_CLASSES = ['高压', '低压']
 
+export { admin, archivist, auditor, clerk }
 export const t = { common, nav, clerk, archivist, auditor, admin }
