@@ -78,6 +78,24 @@ def _seed(world: World) -> None:
             assert done and api.get(f"/api/v1/jobs/{job}").json()["status"] == "done"
 
 
+def _seed_inbox(world: World, folder: Path) -> None:
+    """A scan for a customer the archive does not know yet, imported: it waits in 待归档."""
+    import io
+
+    from rich.console import Console
+
+    from archive.backends import Backends
+    from archive.commands.batch import import_directory
+
+    folder.mkdir()
+    (folder / "unknown.pdf").write_bytes(documents.text_pdf(
+        ["低压非居民用电申请书 户号：3309999999 户名：杭州新客户商贸有限公司 "
+         "申请日期：2024年3月5日"]))
+    with Backends.open(world.settings) as backends:
+        import_directory(backends, directory=folder, username="archivist", manifest=None,
+                         console=Console(file=io.StringIO()))
+
+
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> Iterator[World]:
     _require_build()
@@ -86,6 +104,7 @@ def world(tmp_path_factory) -> Iterator[World]:
         with served(settings) as port:
             world = World(base=f"http://127.0.0.1:{port}", settings=settings)
             _seed(world)
+            _seed_inbox(world, tmp_path_factory.mktemp("scans") / "inbox")
             yield world
 
 
