@@ -66,4 +66,8 @@ export const admin = {
   refused: '修改被拒绝',
   filterRole: '按角色筛选',
   rules: (n: number) => `共 ${n} 条规则`,
+  missing: (...fields: string[]) => `${fields.join('、')}：此项为必填项`,
+  refusedBecause: (reason: string) => `修改被拒绝：${reason}`,
+  withCode: (label: string, code: string) => `${label}（${code}）`,
+  currentOf: (name: string) => `当前授权：${name}`,
 }
