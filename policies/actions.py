@@ -26,14 +26,17 @@ ROLE_LABELS = {
 class Action(StrEnum):
     CUSTOMER_CREATE = "customer:create"
     CUSTOMER_READ = "customer:read"
+    CUSTOMER_UPDATE = "customer:update"  # 户名, class, voltage, address, phone, ID number
     DOSSIER_CREATE = "dossier:create"
     DOSSIER_READ = "dossier:read"
-    DOSSIER_UPDATE = "dossier:update"  # where its paper originals are kept
+    DOSSIER_UPDATE = "dossier:update"  # category, level, where its paper originals are kept
     RECORD_CREATE = "record:create"
     RECORD_READ = "record:read"  # catalogue metadata
     RECORD_CONTENT = "record:content"  # original bytes, page text, access copy
+    RECORD_UPDATE = "record:update"  # catalogue metadata: title, type, date, level
     PERSONAL_READ = "personal:read"  # phone, ID and bank numbers unmasked (个人信息)
     JOB_READ = "job:read"
+    JOB_RETRY = "job:retry"  # a failed job queued again
     SEARCH = "search"
     BORROW_REQUEST = "borrow:request"  # ask to borrow; see and return one's own loans
     BORROW_DECIDE = "borrow:decide"  # approve or reject others' requests, end their loans
@@ -49,6 +52,7 @@ class Action(StrEnum):
     TRANSFER_CREATE = "transfer:create"  # 移交: export a package, record its handover
     TRANSFER_READ = "transfer:read"
     AUDIT_READ = "audit:read"  # events, exports and chain verification
+    ACCOUNT_READ = "account:read"  # the account directory: names, roles, units, state
     ACCOUNT_CREATE = "account:create"
     ACCOUNT_DISABLE = "account:disable"
     ACCOUNT_RESET = "account:reset"  # a new temporary password, changed at next login

@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -103,6 +104,7 @@ class Dossier(Base):
     """案卷: a customer's file of one filing category, numbered by its 档号."""
 
     __tablename__ = "dossiers"
+    __table_args__ = (Index("ix_dossiers_created", "created_at", "id"),)  # the list's order
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     archive_number: Mapped[str] = mapped_column(String(64), unique=True)
@@ -131,6 +133,7 @@ class Record(Base):
     """文件: one document in a dossier; its original is immutable (sha256)."""
 
     __tablename__ = "records"
+    __table_args__ = (Index("ix_records_dossier_created", "dossier_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), index=True)
@@ -183,6 +186,7 @@ class Job(Base):
     died) is claimed again. A failed attempt waits until ``not_before`` (backoff)."""
 
     __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     # kind "ingest": OCR a filed record; "classify": OCR an inbox item and file it if its
@@ -480,6 +484,7 @@ class Transfer(Base):
     """移交: a package of records exported for another archive, and its handover."""
 
     __tablename__ = "transfers"
+    __table_args__ = (Index("ix_transfers_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
