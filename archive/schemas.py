@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Bounds of what a client may send: no field takes a megabyte (refused with 422).
 Id = Annotated[str, Field(max_length=64)]  # record, dossier, request, proposal ids
@@ -223,3 +223,97 @@ class SearchResponse(BaseModel):
 class ErrorBody(BaseModel):
     error: str
     detail: str
+
+
+# Paged lists: ``{"items": [...], "next": cursor or null}`` (archive.services.paging).
+
+ItemT = TypeVar("ItemT")
+
+
+class ItemsPage(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next: str | None = Field(description="cursor of the following page (pass as cursor=…); "
+                                         "null on the last page")
+
+
+class CustomerPage(ItemsPage[CustomerPublic]):
+    pass
+
+
+class DossierItem(BaseModel):
+    """A dossier as a list shows it: its read's fields without the records, and how many
+    records it holds."""
+
+    id: str
+    archive_number: str
+    customer_account: str
+    customer_name: str
+    category: str
+    retention_code: str
+    unit: str
+    security_level: str
+    location: str
+    created_at: datetime
+    record_count: int
+
+
+class DossierPage(ItemsPage[DossierItem]):
+    pass
+
+
+class RecordPage(ItemsPage[RecordSummary]):
+    pass
+
+
+class JobPage(ItemsPage[JobPublic]):
+    pass
+
+
+# Edits (PATCH): any subset of the fields, at least one; an unknown field is refused.
+
+class Edit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # fields that may be set to null (cleared); every other field takes a value
+    CLEARABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Edit:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: send at least one field")
+        for name in sorted(self.model_fields_set - self.CLEARABLE):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        """The fields the client sent, with their values."""
+        return self.model_dump(include=self.model_fields_set)
+
+
+class CustomerUpdate(Edit):
+    name: Label | None = Field(None, description="户名")
+    customer_class: Literal["高压", "低压"] | None = None
+    voltage: str | None = Field(None, max_length=16)
+    address: str | None = Field(None, max_length=500)
+    phone: Code | None = Field(None, description="'' removes it")
+    id_number: Code | None = Field(None, description="'' removes it")
+
+
+class DossierUpdate(Edit):
+    category: Code | None = Field(
+        None, description="分类, within the retention code its 档号 carries (业扩报装 and 变更用电 "
+                          "are Y; 电能计量 and 用电检查 D30; 抄核收 and 客户信息服务 D10)")
+    security_level: Level | None = None
+    room: str | None = Field(None, max_length=32, description="库房")
+    shelf: str | None = Field(None, max_length=32, description="架")
+    box: str | None = Field(None, max_length=32, description="盒")
+
+
+class RecordUpdate(Edit):
+    CLEARABLE: ClassVar[frozenset[str]] = frozenset({"doc_date"})
+
+    title: str | None = Field(None, max_length=500)
+    doc_type: Code | None = Field(None, description="文件类型, e.g. 供用电合同")
+    doc_date: date | None = Field(None, description="null: the record has no date")
+    security_level: Level | None = None

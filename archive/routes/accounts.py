@@ -11,18 +11,20 @@ from sqlalchemy.orm import Session
 from archive.db.models import User
 from archive.deps import SettingsDep, WorkDep, allowed
 from archive.errors import SeparationOfDuties
-from archive.schemas import Code, Level
+from archive.routes.paging import DEFAULT_LIMIT, Cursor, Limit, Search
+from archive.schemas import Code, ItemsPage, Level
 from archive.services.access import Actor
 from archive.services.accounts import (
     get_user,
     grant_roles,
+    list_accounts,
     open_account,
     switch_account,
     unit_codes,
 )
 from archive.services.accounts import reset_password as reset_password_of
 from archive.services.logins import temporary_password
-from archive.services.policy import grants_of, roles_of
+from archive.services.policy import grants_by_user, grants_of, roles_of
 from archive.services.work import Work
 from policies import Action, Role
 
@@ -59,13 +61,38 @@ class AccountPublic(BaseModel):
     grants: list[UnitGrant] = Field(description="every role the user holds, by unit")
 
 
-def account_public(session: Session, user: User) -> AccountPublic:
-    codes = unit_codes(session)
+def account_public(session: Session, user: User, *, codes: dict[str, str] | None = None,
+                   grants: list[tuple[str, str]] | None = None) -> AccountPublic:
+    codes = unit_codes(session) if codes is None else codes
+    grants = grants_of(session, user.username) if grants is None else grants
     return AccountPublic(username=user.username, role=user.role, unit=user.unit.code,
                          clearance=user.clearance, personal_info=user.personal_info,
                          active=user.active, grants=[
                              UnitGrant(role=role, unit=codes.get(path, path))
-                             for role, path in grants_of(session, user.username)])
+                             for role, path in grants])
+
+
+class AccountPage(ItemsPage[AccountPublic]):
+    pass
+
+
+@router.get("", response_model=AccountPage)
+def index(
+    work: WorkDep,
+    actor: Annotated[Actor, Depends(allowed(Action.ACCOUNT_READ))],
+    q: Search = None,
+    active: bool | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> AccountPage:
+    """The account directory by username (系统管理员 and 安全管理员): ``q`` is a part of the
+    username; ``active=false`` lists the disabled accounts."""
+    page = list_accounts(work, q=q, active=active, limit=limit, cursor=cursor)
+    codes = unit_codes(work.session)
+    grants = grants_by_user(work.session, [user.username for user in page.items])
+    return AccountPage(items=[account_public(work.session, user, codes=codes,
+                                             grants=grants[user.username])
+                              for user in page.items], next=page.next)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)

@@ -2,14 +2,21 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from archive.db.models import Job
 from archive.deps import WorkDep, allowed
-from archive.schemas import IndexRefusalPublic, JobPublic
+from archive.routes.paging import DEFAULT_LIMIT, Cursor, Limit
+from archive.schemas import IndexRefusalPublic, JobPage, JobPublic
 from archive.services.access import Actor
-from archive.services.jobs.queries import jobs_of, read_job, record_of, refusals_of
+from archive.services.jobs.queries import (
+    jobs_of,
+    read_job,
+    record_of,
+    refusals_of,
+    retry_job,
+)
 from archive.services.masking import mask_free_text, shown_to
 from policies import Action
 
@@ -24,18 +31,19 @@ def job_public(session: Session, job: Job) -> JobPublic:
                      retry_at=job.not_before if job.status == "queued" else None)
 
 
-@router.get("", response_model=list[JobPublic])
+@router.get("", response_model=JobPage)
 def index(
     work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
     state: Annotated[Literal["queued", "running", "done", "failed"] | None,
                      Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[JobPublic]:
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> JobPage:
     """Jobs of the caller's units, newest first: ``status=failed`` lists the failures with
     their reasons."""
-    jobs = jobs_of(work, actor=actor, status=state, limit=limit)
-    return [job_public(work.session, job) for job in jobs]
+    page = jobs_of(work, actor=actor, status=state, limit=limit, cursor=cursor)
+    return JobPage(items=[job_public(work.session, job) for job in page.items], next=page.next)
 
 
 @router.get("/refused", response_model=list[IndexRefusalPublic])
@@ -61,4 +69,18 @@ def read(
     actor: Annotated[Actor, Depends(allowed(Action.JOB_READ))],
 ) -> JobPublic:
     job = read_job(work, actor=actor, job_id=job_id)
+    return job_public(work.session, job)
+
+
+@router.post("/{job_id}/retry", response_model=JobPublic)
+def retry(
+    request: Request, job_id: str, work: WorkDep,
+    actor: Annotated[Actor, Depends(allowed(Action.JOB_RETRY))],
+) -> JobPublic:
+    """Queue a failed job again, due now, its attempts counted afresh (once its cause is
+    fixed); 409 for a job that has not failed."""
+    job = retry_job(work, actor=actor, job_id=job_id)
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        work.after_commit(worker.notify)
     return job_public(work.session, job)

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from archive.db.models import Record
 from archive.deps import (
+    SearchDep,
     SessionmakerDep,
     SettingsDep,
     StoreDep,
@@ -23,20 +24,24 @@ from archive.deps import (
     allowed,
 )
 from archive.errors import Conflict, InvalidInput
-from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText
+from archive.schemas import PageText, RecordAccepted, RecordPublic, RecordText, RecordUpdate
 from archive.services.access import Actor
 from archive.services.access_copies import ensure_masked_copy, needs_masked_copy
 from archive.services.filing import parse_doc_date
+from archive.services.indexing import index_soon
+from archive.services.jobs.claiming import worker_name
 from archive.services.masking import known_values, page_spans, shown_to
 from archive.services.records import (
     Upload,
     accept_upload,
+    edit_record,
     open_content,
     open_object,
     read_record,
     record_pages,
     stat_object,
 )
+from archive.services.retention import protect_original
 from policies import Action
 from storage import ObjectStore
 
@@ -117,6 +122,22 @@ def read(
     actor: Annotated[Actor, Depends(allowed(Action.RECORD_READ))],
 ) -> RecordPublic:
     record = read_record(work, actor=actor, record_id=record_id)
+    return record_public(record, actor)
+
+
+@router.patch("/{record_id}", response_model=RecordPublic)
+def edit(
+    record_id: str, body: RecordUpdate, work: WorkDep, sessions: SessionmakerDep,
+    search: SearchDep, store: StoreDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_UPDATE))],
+) -> RecordPublic:
+    """Correct the catalogue metadata: title, type, document date, security level (set
+    only by whom both levels let read it). A new type or date moves the retention with it,
+    never earlier. Audited with the before and after of what changed; search shows the
+    change once it is committed."""
+    record = edit_record(work, actor=actor, record_id=record_id, changes=body.changes())
+    work.after_commit(lambda: protect_original(store, record))  # a later due date, locked
+    work.after_commit(lambda: index_soon(sessions, search, holder=worker_name()))
     return record_public(record, actor)
 
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 
 from archive.db.models import Transfer
 from archive.deps import ClockDep, SettingsDep, StoreDep, WorkDep, allowed
+from archive.routes.paging import DEFAULT_LIMIT, Cursor, Limit
 from archive.routes.records import stream_object
-from archive.schemas import Id, Label
+from archive.schemas import Id, ItemsPage, Label
 from archive.services.access import Actor
 from archive.services.masking import shown_to
 from archive.services.transfer import (
@@ -78,13 +79,20 @@ def create(
     return transfer_public(transfer, actor)
 
 
-@router.get("", response_model=list[TransferPublic])
+class TransferPage(ItemsPage[TransferPublic]):
+    pass
+
+
+@router.get("", response_model=TransferPage)
 def index(
     work: WorkDep,
     actor: Annotated[Actor, Depends(allowed(Action.TRANSFER_READ))],
-) -> list[TransferPublic]:
-    transfers = list_transfers(work, actor=actor)
-    return [transfer_public(t, actor) for t in transfers]
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> TransferPage:
+    """Transfers of the caller's units, newest first."""
+    page = list_transfers(work, actor=actor, limit=limit, cursor=cursor)
+    return TransferPage(items=[transfer_public(t, actor) for t in page.items], next=page.next)
 
 
 @router.get("/{transfer_id}", response_model=TransferPublic)

@@ -2,7 +2,8 @@
 
 Public surface: :func:`ensure_root_unit`, :func:`add_unit`, :func:`add_user`,
 :func:`check_password`, :func:`set_password`, :func:`issue_token`, :func:`actor_from_token`
-(signing in: :mod:`archive.services.logins`).
+(signing in: :mod:`archive.services.logins`); the API's operations, among them
+:func:`list_accounts` (the account directory).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from archive.errors import (
 )
 from archive.services.access import SECURITY_LEVELS, Actor
 from archive.services.audit import Event
+from archive.services.paging import Page, fetch_page
 from archive.services.policy import lock_policy, require_other_holder, roles_of, set_grants
 from archive.services.work import Work
 from archive.settings import AuthSettings
@@ -256,6 +258,24 @@ def open_account(work: Work, *, username: str, password: str, unit_code: str) ->
                     unit_code=unit_code, clearance="公开")
     work.record(Event("account:create", "user", user.username))
     return user
+
+
+def list_accounts(work: Work, *, q: str | None = None, active: bool | None = None,
+                  limit: int, cursor: str | None) -> Page[User]:
+    """The account directory (the two administrators'), by username: ``q`` is a part of
+    the username."""
+    query = select(User)
+    q = (q or "").strip()
+    if q:
+        query = query.where(User.username.contains(q, autoescape=True))
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    page = fetch_page(work.session, query, tag="accounts", order=[User.username],
+                      key=lambda user: (user.username,), limit=limit, cursor=cursor,
+                      descending=False)
+    work.record(Event("account:list", "user", "", details={
+        "q": q, "active": active, "count": len(page.items)}))
+    return page
 
 
 def switch_account(work: Work, *, username: str, active: bool) -> User:

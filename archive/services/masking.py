@@ -9,7 +9,8 @@ authorizer's decision (``personal:read`` in the object's unit, and the clearance
 :func:`shown_to` asks it once per object and gives the masks to apply.
 
 Public surface: :func:`shown_to`, :class:`Shown`, :func:`known_values`,
-:func:`page_spans`, :func:`spans_json`, :func:`mask_free_text`, :func:`mask_values`.
+:func:`page_spans`, :func:`spans_json`, :func:`mask_free_text`, :func:`mask_values`,
+:func:`masked_fields`.
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ def mask_values(value: object) -> object:
     if isinstance(value, list):
         return [mask_values(v) for v in value]
     return value
+
+
+def masked_fields(values: dict[str, object], kinds: dict[str, str]) -> dict[str, object]:
+    """Fields as the audit log keeps them (the before and after of an edit): the personal
+    fields named in ``kinds`` (field → kind, e.g. ``{"phone": "phone"}``) masked as their
+    kind, every other text by its patterns. The log never holds a raw personal number."""
+    return {name: mask_value(kinds[name], value) if name in kinds and isinstance(value, str)
+            and value else mask_values(value) for name, value in values.items()}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ of :mod:`policies.separation` over the whole policy as it would be afterwards, a
 (409, :class:`archive.errors.SeparationOfDuties`) naming the invariant it would break.
 
 Public surface: :func:`list_rules`, :func:`add_rule`, :func:`remove_rule`,
-:func:`set_grants` and :func:`grants_of` (a user's roles in units, as Casbin ``g`` rows),
+:func:`set_grants`, :func:`grants_of` (a user's roles in units, as Casbin ``g`` rows) and
+:func:`grants_by_user`,
 :func:`require_other_holder`, :func:`bump_version`, :func:`lock_policy`.
 """
 
@@ -136,6 +137,16 @@ def grants_of(session: Session, username: str) -> list[tuple[str, str]]:
         select(PolicyRule).where(PolicyRule.ptype == "g",
                                  PolicyRule.v0 == grant_subject(username))
         .order_by(PolicyRule.id))]
+
+
+def grants_by_user(session: Session, usernames: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """:func:`grants_of` for several users in one query."""
+    found: dict[str, list[tuple[str, str]]] = {username: [] for username in usernames}
+    subjects = {grant_subject(username): username for username in usernames}
+    for rule in session.scalars(select(PolicyRule).where(
+            PolicyRule.ptype == "g", PolicyRule.v0.in_(subjects)).order_by(PolicyRule.id)):
+        found[subjects[rule.v0 or ""]].append((rule.v1 or "", rule.v2 or ""))
+    return found
 
 
 # The operations of the API, each recording its audit event in the caller's unit of work.

@@ -7,7 +7,9 @@ object is removed again, so a failed request leaves no object, row or index entr
 
 Public surface: :func:`accept_upload`, :func:`get_record`, :func:`open_object`,
 :func:`stat_object`, :func:`record_pages`, :func:`page_rows`, :func:`record_target`,
-:class:`Upload`, :func:`receive_original`, :func:`forget_original`, :class:`Received`.
+:class:`Upload`, :func:`receive_original`, :func:`forget_original`, :class:`Received`;
+the API's operations: :func:`read_record`, :func:`open_content`,
+:func:`list_dossier_records`, :func:`edit_record`.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.db.models import InboxItem, Job, Page, Record
+from archive.db.models import Dossier, InboxItem, Job, Page, Record, Unit
 from archive.errors import (
     DuplicateRecord,
     Gone,
@@ -36,12 +38,28 @@ from archive.errors import (
     UnsupportedMedia,
     storage_failure,
 )
-from archive.services.access import SECURITY_LEVELS, Actor, permits, require_unit
+from archive.services.access import (
+    SECURITY_LEVELS,
+    Actor,
+    in_units,
+    permits,
+    reach,
+    require_unit,
+)
 from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPES
 from archive.services.filing import get_dossier
-from archive.services.masking import shown_to, spans_json
-from archive.services.retention import due_date, filing_date, period_for, protect_original
+from archive.services.indexing import enqueue
+from archive.services.masking import mask_values, shown_to, spans_json
+from archive.services.paging import Page as ListPage
+from archive.services.paging import fetch_page
+from archive.services.retention import (
+    due_date,
+    filing_date,
+    period_for,
+    protect_original,
+    retention_after_edit,
+)
 from archive.services.work import Work
 from archive.spool import scratch
 from ingest import (
@@ -324,4 +342,80 @@ def open_content(
             f"personal information, which {actor.username} may not; read its access copy "
             "(access-copy), where it is masked")
     work.record(Event(audited_as, "record", record_id))
+    return record
+
+
+def list_dossier_records(work: Work, *, actor: Actor, dossier_id: str, limit: int,
+                         cursor: str | None) -> ListPage[Record]:
+    """A dossier's records in filing order, those the actor may read the catalogue entry
+    of (the dossier's unit, or what is lent to them)."""
+    dossier = get_dossier(work.session, actor=actor, dossier_id=dossier_id)
+    lent = reach(actor, Action.RECORD_READ)
+    query = (select(Record).join(Dossier, Dossier.id == Record.dossier_id)
+             .join(Unit, Unit.id == Dossier.unit_id)
+             .where(Record.dossier_id == dossier.id,
+                    or_(and_(in_units(Unit.path, lent.units),
+                             Record.security_level.in_(lent.levels)),
+                        Record.dossier_id.in_(lent.dossiers), Record.id.in_(lent.records))))
+    page = fetch_page(work.session, query, tag=f"records:{dossier.id}",
+                      order=[Record.created_at, Record.id], key=lambda r: (r.created_at, r.id),
+                      limit=limit, cursor=cursor, descending=False)
+    work.record(Event("record:list", "dossier", dossier_id, details={"count": len(page.items)}))
+    return page
+
+
+def _may_set_level(actor: Actor, record: Record, level: str) -> None:
+    """A security level is set (from, or to) only by whom it would let read the content:
+    no one lowers a record above their clearance, nor raises one out of their reach."""
+    if not permits(actor, record.dossier.unit.path, Target(level=level), Action.RECORD_CONTENT):
+        raise PermissionDenied(f"record {record.id}: setting its level from "
+                               f"{record.security_level} to {level} needs the clearance of "
+                               f"both, which {actor.username} does not hold")
+
+
+def edit_record(work: Work, *, actor: Actor, record_id: str, changes: dict[str, object]
+                ) -> Record:
+    """Correct a record's catalogue metadata (title, type, document date, level). A new
+    type or date moves its retention with it, never earlier
+    (:func:`archive.services.retention.retention_after_edit`). The event keeps the before
+    and after of what changed; the record is queued for the search index in the same
+    transaction, so search shows the new metadata once it is committed (the caller indexes
+    it then; the worker loop otherwise)."""
+    session = work.session
+    record = get_record(session, actor=actor, record_id=record_id, action=Action.RECORD_UPDATE)
+    if record.destroyed_at is not None:
+        raise Gone(f"record {record_id} was destroyed on {record.destroyed_at:%Y-%m-%d}; "
+                   "its entry in the destruction register (销毁清册) is kept as it was")
+    wanted = dict(changes)
+    for name in ("title", "doc_type"):
+        if name in wanted:
+            value = str(wanted[name]).strip()
+            if _controls(value):
+                raise InvalidInput(f"{name} holds control characters")
+            wanted[name] = value
+    if "title" in wanted and not wanted["title"]:
+        raise InvalidInput("title is required (at most 500 characters)")
+    if "doc_type" in wanted and wanted["doc_type"] not in DOC_TYPES:
+        raise InvalidInput(f"doc_type must be one of {'、'.join(DOC_TYPES)}")
+    if "security_level" in wanted:
+        if wanted["security_level"] not in SECURITY_LEVELS:
+            raise InvalidInput(f"security_level must be one of {'、'.join(SECURITY_LEVELS)}")
+        if wanted["security_level"] != record.security_level:
+            _may_set_level(actor, record, record.security_level)
+            _may_set_level(actor, record, str(wanted["security_level"]))
+    if wanted.keys() & {"doc_type", "doc_date"}:
+        doc_type = str(wanted.get("doc_type", record.doc_type))
+        doc_date = wanted.get("doc_date", record.doc_date)
+        wanted["retention_period"], wanted["retain_until"] = retention_after_edit(
+            record, period=period_for(session, doc_type),
+            doc_date=doc_date if isinstance(doc_date, date) else None)
+    before = {name: getattr(record, name) for name, value in wanted.items()
+              if getattr(record, name) != value}
+    after = {name: wanted[name] for name in before}
+    for name, value in after.items():
+        setattr(record, name, value)
+    if after:
+        enqueue(session, record.id)
+    work.record(Event("record:update", "record", record_id, details={
+        "before": mask_values(before), "after": mask_values(after)}))
     return record

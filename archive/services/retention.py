@@ -6,7 +6,8 @@ what later filings get, not the records already appraised (those change through
 disposition, :mod:`archive.services.disposition`). The due date is 1 January of the year
 after the document date plus the period; a permanent (永久) record has none.
 
-Public surface: :func:`due_date`, :func:`period_for`, :func:`list_schedule`,
+Public surface: :func:`due_date`, :func:`period_for`, :func:`retention_after_edit`,
+:func:`filed_on`, :func:`list_schedule`,
 :func:`edit_schedule`, :func:`require_company_wide`, :func:`protect_original`,
 :func:`protect_record`, :func:`filing_date`, ``PERIODS``, ``CHINA``.
 """
@@ -48,6 +49,29 @@ def due_date(period: str, doc_date: date | None, filed: date) -> date | None:
     if years is None:
         return None
     return date((doc_date or filed).year + 1 + years, 1, 1)
+
+
+def filed_on(record: Record) -> date:
+    """The day (in China) the record was filed: the year a record without a date counts
+    from."""
+    created = record.created_at
+    if created.tzinfo is None:  # SQLite hands back UTC without its offset
+        created = created.replace(tzinfo=UTC)
+    return created.astimezone(CHINA).date()
+
+
+def retention_after_edit(record: Record, *, period: str, doc_date: date | None
+                         ) -> tuple[str, date | None]:
+    """The (period, due date) of a record whose type or date was corrected, the type's
+    period now being ``period``: the later of what it had and what the correction gives.
+    An edit never brings a destruction nearer (a shorter period is appraisal's to decide,
+    with a second approver; the original's WORM lock only ever moves later)."""
+    due = due_date(period, doc_date, filed_on(record))
+    if record.retain_until is None:  # permanent already
+        return record.retention_period, None
+    if due is None or due > record.retain_until:
+        return period, due
+    return record.retention_period, record.retain_until
 
 
 def period_for(session: Session, doc_type: str) -> str:

@@ -48,6 +48,7 @@ from archive.services.access import Actor, in_units, require_unit, units_for
 from archive.services.audit import Event
 from archive.services.filing import get_dossier
 from archive.services.masking import shown_to
+from archive.services.paging import Page, fetch_page
 from archive.services.records import get_record, record_target
 from archive.services.spreadsheet import write_csv
 from archive.services.work import Work
@@ -251,13 +252,16 @@ def open_package(work: Work, *, actor: Actor, transfer_id: str) -> Transfer:
     return transfer
 
 
-def list_transfers(work: Work, *, actor: Actor) -> list[Transfer]:
-    session = work.session
-    result = list(session.scalars(
-        select(Transfer).where(in_units(Transfer.unit_path, units_for(actor, Action.TRANSFER_READ)))
-        .order_by(Transfer.created_at.desc()).limit(500)))
-    work.record(Event("transfer:list", "transfer", "", details={"count": len(result)}))
-    return result
+def list_transfers(work: Work, *, actor: Actor, limit: int, cursor: str | None
+                   ) -> Page[Transfer]:
+    """The transfers of the actor's units, newest first."""
+    query = select(Transfer).where(in_units(Transfer.unit_path,
+                                            units_for(actor, Action.TRANSFER_READ)))
+    page = fetch_page(work.session, query, tag="transfers",
+                      order=[Transfer.created_at, Transfer.id],
+                      key=lambda t: (t.created_at, t.id), limit=limit, cursor=cursor)
+    work.record(Event("transfer:list", "transfer", "", details={"count": len(page.items)}))
+    return page
 
 
 def record_receipt(work: Work, *, actor: Actor, transfer_id: str, valid: bool,

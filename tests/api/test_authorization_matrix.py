@@ -83,6 +83,30 @@ ROUTES = [
               "unit": "xh"})),
     Route("GET", "/api/v1/customers/{account}", "customer:read", True, False, 200,
           lambda c, h, w, lv, lent: c.get(f"/api/v1/customers/{w['account']}", headers=h)),
+    Route("GET", "/api/v1/customers", "customer:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/customers", params={"q": "330"},
+                                          headers=h)),
+    Route("PATCH", "/api/v1/customers/{account}", "customer:update", True, False, 200,
+          lambda c, h, w, lv, lent: c.patch(f"/api/v1/customers/{w['account']}", headers=h,
+                                            json={"address": "浙江省杭州市西湖区文三路90号"})),
+    Route("GET", "/api/v1/dossiers", "dossier:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/dossiers", params={"limit": 5},
+                                          headers=h)),
+    Route("PATCH", "/api/v1/dossiers/{dossier_id}", "dossier:update", True, False, 200,
+          lambda c, h, w, lv, lent: c.patch(f"/api/v1/dossiers/{w['dossiers'][False]}",
+                                            headers=h, json={"shelf": "7"})),
+    Route("GET", "/api/v1/dossiers/{dossier_id}/records", "dossier:read", True, False, 200,
+          lambda c, h, w, lv, lent: c.get(f"/api/v1/dossiers/{w['dossiers'][lent]}/records",
+                                          headers=h), lendable=True),
+    Route("PATCH", "/api/v1/records/{record_id}", "record:update", True, False, 200,
+          lambda c, h, w, lv, lent: c.patch(f"/api/v1/records/{w['records'][False][lv]}",
+                                            headers=h, json={"title": "用电申请书（更正）"})),
+    # the world's jobs are done: past every check, the retry meets their state
+    Route("POST", "/api/v1/jobs/{job_id}/retry", "job:retry", True, False, 409,
+          lambda c, h, w, lv, lent: c.post(f"/api/v1/jobs/{w['jobs'][lv]}/retry", headers=h)),
+    Route("GET", "/api/v1/accounts", "account:read", False, False, 200,
+          lambda c, h, w, lv, lent: c.get("/api/v1/accounts", params={"q": "own"},
+                                          headers=h)),
     Route("POST", "/api/v1/dossiers", "dossier:create", True, False, 201,
           lambda c, h, w, lv, lent: c.post("/api/v1/dossiers", headers=h, json={
               "customer_account": w["account"], "category": "用电检查"})),
@@ -272,8 +296,9 @@ ROUTES += [
               f"/api/v1/transfers/{w['transfer']('公开')}/receipt", headers=h,
               json={"valid": True, "detail": "matrix"})),
 ]
-PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/healthz"),
-          ("GET", "/api/v1/readyz")}
+# signing in (a bearer token, or the web application's session cookie) and the probes
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/session"),
+          ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
 
 
 def expected(route: Route, role: str, place: str, level: str, lent: bool) -> int:
@@ -474,6 +499,7 @@ def test_nothing_is_allowed_when_the_enforcer_refuses_everything(
 # (the administrators' objects), the company-wide retention schedule, the audit log.
 OBJECTLESS = {
     ("GET", "/api/v1/auth/me"), ("GET", "/api/v1/inbox"), ("GET", "/api/v1/jobs"),
+    ("GET", "/api/v1/customers"), ("GET", "/api/v1/dossiers"), ("GET", "/api/v1/accounts"),
     ("GET", "/api/v1/jobs/refused"),
     ("GET", "/api/v1/borrow-requests"), ("GET", "/api/v1/search"),
     *(("GET", f"/api/v1/audit/{p}") for p in ("events", "verify", "stats", "unused-accounts")),

@@ -82,7 +82,8 @@ def test_a_dossier_transfer_is_a_valid_bag_and_the_handover_is_recorded(
     assert client.post(f"/api/v1/transfers/{transfer['id']}/receipt", headers=archivist,
                        json={"valid": True}).status_code == 409
     listed = client.get("/api/v1/transfers", headers=archivist).json()
-    assert [(t["id"], t["receiver"], t["sender"]) for t in listed] == [
+    assert listed["next"] is None
+    assert [(t["id"], t["receiver"], t["sender"]) for t in listed["items"]] == [
         (transfer["id"], "杭州市档案馆", "archivist")]
 
 
@@ -118,7 +119,8 @@ def test_transfers_are_refused_to_those_who_may_not_make_them(client, dossier) -
                            ).status_code == 422, body
     assert client.post("/api/v1/transfers", headers=archivist,
                        json={"receiver": "x", "record_ids": ["missing"]}).status_code == 404
-    assert client.get("/api/v1/transfers", headers=archivist).json() == []
+    assert client.get("/api/v1/transfers", headers=archivist).json() == {"items": [],
+                                                                         "next": None}
 
 
 def test_a_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path, monkeypatch) -> None:

@@ -90,7 +90,7 @@ def test_a_broken_job_fails_with_its_reason_and_the_worker_goes_on(client, setti
     second = client.get(f"/api/v1/jobs/{fine['job_id']}", headers=archivist).json()
     assert second["status"] == "done"
     failures = client.get("/api/v1/jobs", params={"status": "failed"}, headers=archivist)
-    assert [j["id"] for j in failures.json()] == [broken["job_id"]]
+    assert [j["id"] for j in failures.json()["items"]] == [broken["job_id"]]
     other = login(client, "clerk_gs")  # staff hold no job:read; and 拱墅 is another unit
     assert client.get("/api/v1/jobs", headers=other).status_code == 403
 

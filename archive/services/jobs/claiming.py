@@ -1,7 +1,8 @@
 """Claiming jobs: the conditional UPDATE that gives one worker a job and its lease, the
 policy of leases, attempts and backoff, and giving up.
 
-Public surface: :class:`JobPolicy`, :func:`worker_name`, :func:`claim_next`.
+Public surface: :class:`JobPolicy`, :func:`worker_name`, :func:`claim_next`,
+:func:`give_up`, :func:`requeue`, :func:`update_job`.
 """
 
 from __future__ import annotations
@@ -82,6 +83,22 @@ def give_up(session: Session, job_id: str, reason: str) -> None:
     if inbox_id is not None:
         session.execute(update(InboxItem).where(InboxItem.id == inbox_id)
                         .values(status="failed", reason=reason))
+
+
+def requeue(session: Session, job: Job) -> None:
+    """A failed job queued again, due now, with its attempts counted afresh; what it
+    read is read again (its record or inbox item leaves the failed state)."""
+    job.status, job.error, job.attempts, job.not_before = "queued", None, 0, utcnow()
+    job.lease_until, job.worker, job.progress, job.pages_done = None, "", 0.0, 0
+    job.updated_at = utcnow()
+    if job.record_id is not None:
+        session.execute(update(Record).where(Record.id == job.record_id,
+                                             Record.status == "failed")
+                        .values(status="received"))
+    if job.inbox_id is not None:
+        session.execute(update(InboxItem).where(InboxItem.id == job.inbox_id,
+                                                InboxItem.status == "failed")
+                        .values(status="received", reason=""))
 
 
 def update_job(sessions: sessionmaker[Session], job_id: str, **values: object) -> None:
