@@ -11,7 +11,8 @@ import pytest
 from archive.services.logins import REFUSED
 from tests.factories import PASSWORD, login
 
-PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/session"), ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/session"),
+          ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
 
 
 def api_routes(app) -> list[tuple[str, str]]:
