@@ -42,6 +42,7 @@ export const archivist = {
   dossierTitle: (n: string) => `案卷 ${n}`,
   catalogue: '案卷信息',
   editLocation: '修改存放位置',
+  editDossier: '修改案卷',
   editRecord: '修改著录信息',
   recordsOfDossier: '卷内文件',
   retentionCode: '保管期限代码',
