@@ -123,7 +123,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Index
+         * @description Customers of the caller's units by 户号 (type-ahead: ``q`` is a 户号 prefix or a
+         *     part of the 户名), masked as each one's read is.
+         */
+        get: operations["index_api_v1_customers_get"];
         put?: never;
         /** Create */
         post: operations["create_api_v1_customers_post"];
@@ -147,7 +152,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit
+         * @description Correct any of the customer's fields (checked as at registration); audited with
+         *     the before and after of what changed. Its records show the new 户名, address and class
+         *     in search.
+         */
+        patch: operations["edit_api_v1_customers__account__patch"];
         trace?: never;
     };
     "/api/v1/dossiers": {
@@ -157,7 +168,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Index
+         * @description Dossiers the caller may read (their units', and those lent to them), newest first,
+         *     with their number of records: ``q`` is a part of the 档号, a 户号 prefix or a part of
+         *     the 户名.
+         */
+        get: operations["index_api_v1_dossiers_get"];
         put?: never;
         /** Create */
         post: operations["create_api_v1_dossiers_post"];
@@ -176,6 +193,32 @@ export interface paths {
         };
         /** Read */
         get: operations["read_api_v1_dossiers__dossier_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit
+         * @description Correct the category (within the retention code of the 档号), the security level
+         *     or where the paper originals are kept; audited with the before and after of what
+         *     changed.
+         */
+        patch: operations["edit_api_v1_dossiers__dossier_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/dossiers/{dossier_id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Records
+         * @description The dossier's records, in the order they were filed.
+         */
+        get: operations["records_api_v1_dossiers__dossier_id__records_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -246,7 +289,14 @@ export interface paths {
         delete: operations["delete_record_api_v1_records__record_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit
+         * @description Correct the catalogue metadata: title, type, document date, security level (set
+         *     only by whom both levels let read it). A new type or date moves the retention with it,
+         *     never earlier. Audited with the before and after of what changed; search shows the
+         *     change once it is committed.
+         */
+        patch: operations["edit_api_v1_records__record_id__patch"];
         trace?: never;
     };
     "/api/v1/records/{record_id}/content": {
@@ -404,6 +454,27 @@ export interface paths {
         get: operations["read_api_v1_jobs__job_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry
+         * @description Queue a failed job again, due now, its attempts counted afresh (once its cause is
+         *     fixed); 409 for a job that has not failed.
+         */
+        post: operations["retry_api_v1_jobs__job_id__retry_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -844,7 +915,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Index */
+        /**
+         * Index
+         * @description Transfers of the caller's units, newest first.
+         */
         get: operations["index_api_v1_transfers_get"];
         put?: never;
         /**
@@ -998,7 +1072,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Index
+         * @description The account directory by username (系统管理员 and 安全管理员): ``q`` is a part of the
+         *     username; ``active=false`` lists the disabled accounts.
+         */
+        get: operations["index_api_v1_accounts_get"];
         put?: never;
         /**
          * Create
@@ -1191,6 +1270,16 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** AccountPage */
+        AccountPage: {
+            /** Items */
+            items: components["schemas"]["AccountPublic"][];
+            /**
+             * Next
+             * @description cursor of the following page (pass as cursor=…); null on the last page
+             */
+            next: string | null;
+        };
         /** AccountPublic */
         AccountPublic: {
             /** Username */
@@ -1360,6 +1449,16 @@ export interface components {
              */
             unit: string;
         };
+        /** CustomerPage */
+        CustomerPage: {
+            /** Items */
+            items: components["schemas"]["CustomerPublic"][];
+            /**
+             * Next
+             * @description cursor of the following page (pass as cursor=…); null on the last page
+             */
+            next: string | null;
+        };
         /** CustomerPublic */
         CustomerPublic: {
             /** Account */
@@ -1378,6 +1477,30 @@ export interface components {
             id_number: string;
             /** Unit */
             unit: string;
+        };
+        /** CustomerUpdate */
+        CustomerUpdate: {
+            /**
+             * Name
+             * @description 户名
+             */
+            name?: string | null;
+            /** Customer Class */
+            customer_class?: ("高压" | "低压") | null;
+            /** Voltage */
+            voltage?: string | null;
+            /** Address */
+            address?: string | null;
+            /**
+             * Phone
+             * @description '' removes it
+             */
+            phone?: string | null;
+            /**
+             * Id Number
+             * @description '' removes it
+             */
+            id_number?: string | null;
         };
         /** DossierCreate */
         DossierCreate: {
@@ -1402,6 +1525,48 @@ export interface components {
              * @default
              */
             location: string;
+        };
+        /**
+         * DossierItem
+         * @description A dossier as a list shows it: its read's fields without the records, and how many
+         *     records it holds.
+         */
+        DossierItem: {
+            /** Id */
+            id: string;
+            /** Archive Number */
+            archive_number: string;
+            /** Customer Account */
+            customer_account: string;
+            /** Customer Name */
+            customer_name: string;
+            /** Category */
+            category: string;
+            /** Retention Code */
+            retention_code: string;
+            /** Unit */
+            unit: string;
+            /** Security Level */
+            security_level: string;
+            /** Location */
+            location: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Record Count */
+            record_count: number;
+        };
+        /** DossierPage */
+        DossierPage: {
+            /** Items */
+            items: components["schemas"]["DossierItem"][];
+            /**
+             * Next
+             * @description cursor of the following page (pass as cursor=…); null on the last page
+             */
+            next: string | null;
         };
         /** DossierPublic */
         DossierPublic: {
@@ -1433,6 +1598,31 @@ export interface components {
              * @default []
              */
             records: components["schemas"]["RecordSummary"][];
+        };
+        /** DossierUpdate */
+        DossierUpdate: {
+            /**
+             * Category
+             * @description 分类, within the retention code its 档号 carries (业扩报装 and 变更用电 are Y; 电能计量 and 用电检查 D30; 抄核收 and 客户信息服务 D10)
+             */
+            category?: string | null;
+            /** Security Level */
+            security_level?: ("公开" | "内部" | "受限") | null;
+            /**
+             * Room
+             * @description 库房
+             */
+            room?: string | null;
+            /**
+             * Shelf
+             * @description 架
+             */
+            shelf?: string | null;
+            /**
+             * Box
+             * @description 盒
+             */
+            box?: string | null;
         };
         /** DueRecord */
         DueRecord: {
@@ -1624,6 +1814,16 @@ export interface components {
              * Format: date-time
              */
             refused_at: string;
+        };
+        /** JobPage */
+        JobPage: {
+            /** Items */
+            items: components["schemas"]["JobPublic"][];
+            /**
+             * Next
+             * @description cursor of the following page (pass as cursor=…); null on the last page
+             */
+            next: string | null;
         };
         /** JobPublic */
         JobPublic: {
@@ -1856,6 +2056,16 @@ export interface components {
             /** Job Id */
             job_id: string;
         };
+        /** RecordPage */
+        RecordPage: {
+            /** Items */
+            items: components["schemas"]["RecordSummary"][];
+            /**
+             * Next
+             * @description cursor of the following page (pass as cursor=…); null on the last page
+             */
+            next: string | null;
+        };
         /** RecordPublic */
         RecordPublic: {
             /** Id */
@@ -1922,6 +2132,23 @@ export interface components {
         RecordText: {
             /** Pages */
             pages: components["schemas"]["PageText"][];
+        };
+        /** RecordUpdate */
+        RecordUpdate: {
+            /** Title */
+            title?: string | null;
+            /**
+             * Doc Type
+             * @description 文件类型, e.g. 供用电合同
+             */
+            doc_type?: string | null;
+            /**
+             * Doc Date
+             * @description null: the record has no date
+             */
+            doc_date?: string | null;
+            /** Security Level */
+            security_level?: ("公开" | "内部" | "受限") | null;
         };
         /** RegisterEntry */
         RegisterEntry: {
@@ -2145,6 +2372,16 @@ export interface components {
             dossier_id?: string | null;
             /** Record Ids */
             record_ids?: string[] | null;
+        };
+        /** TransferPage */
+        TransferPage: {
+            /** Items */
+            items: components["schemas"]["TransferPublic"][];
+            /**
+             * Next
+             * @description cursor of the following page (pass as cursor=…); null on the last page
+             */
+            next: string | null;
         };
         /** TransferPublic */
         TransferPublic: {
@@ -2397,6 +2634,43 @@ export interface operations {
             };
         };
     };
+    index_api_v1_customers_get: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                unit?: string | null;
+                customer_class?: ("高压" | "低压") | null;
+                /** @description items per page */
+                limit?: number;
+                /** @description the previous page's next, to read on from it */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     create_api_v1_customers_post: {
         parameters: {
             query?: never;
@@ -2461,6 +2735,80 @@ export interface operations {
             };
         };
     };
+    edit_api_v1_customers__account__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    index_api_v1_dossiers_get: {
+        parameters: {
+            query?: {
+                /** @description 户号 */
+                customer?: string | null;
+                category?: string | null;
+                unit?: string | null;
+                q?: string | null;
+                /** @description items per page */
+                limit?: number;
+                /** @description the previous page's next, to read on from it */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DossierPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     create_api_v1_dossiers_post: {
         parameters: {
             query?: never;
@@ -2512,6 +2860,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DossierPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_api_v1_dossiers__dossier_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dossier_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DossierUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DossierPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    records_api_v1_dossiers__dossier_id__records_get: {
+        parameters: {
+            query?: {
+                /** @description items per page */
+                limit?: number;
+                /** @description the previous page's next, to read on from it */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                dossier_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordPage"];
                 };
             };
             /** @description Validation Error */
@@ -2663,6 +3082,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProposalPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    edit_api_v1_records__record_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                record_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordPublic"];
                 };
             };
             /** @description Validation Error */
@@ -2840,7 +3294,10 @@ export interface operations {
         parameters: {
             query?: {
                 status?: ("queued" | "running" | "done" | "failed") | null;
+                /** @description items per page */
                 limit?: number;
+                /** @description the previous page's next, to read on from it */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2854,7 +3311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobPublic"][];
+                    "application/json": components["schemas"]["JobPage"];
                 };
             };
             /** @description Validation Error */
@@ -2900,6 +3357,37 @@ export interface operations {
         };
     };
     read_api_v1_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retry_api_v1_jobs__job_id__retry_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -3771,7 +4259,12 @@ export interface operations {
     };
     index_api_v1_transfers_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page */
+                limit?: number;
+                /** @description the previous page's next, to read on from it */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3784,7 +4277,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TransferPublic"][];
+                    "application/json": components["schemas"]["TransferPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -4037,6 +4539,42 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    index_api_v1_accounts_get: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                active?: boolean | null;
+                /** @description items per page */
+                limit?: number;
+                /** @description the previous page's next, to read on from it */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPage"];
                 };
             };
             /** @description Validation Error */
