@@ -15,10 +15,16 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def loan(world) -> str:
-    """A clerk's request to read the restricted record, made through the API."""
-    answer = httpx.post(f"{world.base}/api/v1/borrow-requests", headers=world.token("clerk"),
-                        json={"record_id": world.ids["restricted"], "purpose": "核对窃电处理",
-                              "days": 7, "kind": "electronic", "purpose_kind": "业务办理"})
+    """The clerk's pending request to read the restricted record (made in the browser by
+    the clerk's journey when it ran first, else here through the API)."""
+    clerk = world.token("clerk")
+    for request in httpx.get(f"{world.base}/api/v1/borrow-requests", headers=clerk).json():
+        if request["record_id"] == world.ids["restricted"] and request["status"] == "pending":
+            return request["id"]
+    answer = httpx.post(f"{world.base}/api/v1/borrow-requests", headers=clerk,
+                        json={"record_id": world.ids["restricted"],
+                              "purpose": "核对违章用电处理结果", "days": 7,
+                              "kind": "electronic", "purpose_kind": "业务办理"})
     assert answer.status_code == 201, answer.text
     return answer.json()["id"]
 
@@ -32,13 +38,13 @@ def test_the_archivist_approves_the_loan_and_the_clerk_then_reads(visit, world, 
                                                                   shots) -> None:
     page = visit("archivist").page
     page.goto("/loans")
-    row = page.get_by_test_id("loan-row").filter(has_text="核对窃电处理").first
+    row = page.get_by_test_id("loan-row").filter(has_text="核对违章用电处理结果").first
     row.get_by_role("button", name="批准").click()
     dialog = page.get_by_role("dialog")
     if dialog.count():
         dialog.get_by_role("button", name="确定").last.click()
     page.wait_for_function(
-        "() => !document.body.innerText.includes('核对窃电处理') || "
+        "() => !document.body.innerText.includes('核对违章用电处理结果') || "
         "document.body.innerText.includes('已批准')")
     assert axe_violations(page) == []
     state = httpx.get(f"{world.base}/api/v1/borrow-requests",
@@ -87,4 +93,47 @@ def test_the_security_admins_refused_policy_edit_shows_its_reason(visit) -> None
     refusal = page.get_by_test_id("policy-refusal")
     refusal.wait_for()
     assert "三员分立" in refusal.inner_text() or "separation" in refusal.inner_text()
+    assert axe_violations(page) == []
+
+
+def test_the_archivist_uploads_three_files_and_watches_them_finish(visit, world,
+                                                                  tmp_path, shots) -> None:
+    from tests import documents
+
+    page = visit("archivist").page
+    page.goto("/upload")
+    dossier = page.get_by_label("案卷", exact=True).first
+    dossier.click()
+    page.keyboard.type("3301000001")
+    page.get_by_role("option").filter(has_text=world.ids["archive_number"]).first.click()
+    choose(page, "文件类型", "供用电合同")
+    page.get_by_label("题名", exact=True).first.fill("低压供用电合同（补扫）")
+    files = []
+    for number in range(3):
+        path = tmp_path / f"scan-{number}.pdf"
+        path.write_bytes(documents.text_pdf([f"补扫 第{number}份 供用电合同 计量 {number}"]))
+        files.append(str(path))
+    page.locator("input[type=file]").set_input_files(files)
+    items = page.get_by_test_id("upload-item")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=upload-item]')]"
+        ".filter(e => e.innerText.includes('已完成')).length === 3", timeout=120_000)
+    assert items.count() == 3
+    assert axe_violations(page) == []
+    page.screenshot(path=shots / "05-upload.png", full_page=True)
+
+
+def test_the_archivist_files_an_inbox_item_from_the_split_view(visit, world) -> None:
+    httpx.post(f"{world.base}/api/v1/customers", headers=world.token("archivist"), json={
+        "account": "3309999999", "name": "杭州新客户商贸有限公司", "customer_class": "低压",
+        "voltage": "0.4kV", "address": "杭州市拱墅区", "phone": "13900001111",
+        "id_number": "330105198001011234", "unit": "xh"}).raise_for_status()
+    page = visit("archivist").page
+    page.goto("/inbox")
+    page.get_by_text("unknown.pdf").first.wait_for()
+    page.get_by_label("户号", exact=True).first.fill("3309999999")
+    page.get_by_role("button", name="归档并转到下一条").click()
+    page.get_by_text("已归档").first.wait_for()
+    waiting = httpx.get(f"{world.base}/api/v1/inbox", headers=world.token("archivist")).json()
+    assert all(item["original_filename"] != "unknown.pdf" for item in waiting)
     assert axe_violations(page) == []
