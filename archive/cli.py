@@ -386,11 +386,13 @@ def _report_newest_anchor(anchors, events: int) -> None:  # type: ignore[no-unty
     database holder could still cut unseen."""
     from datetime import UTC, datetime
 
-    if not anchors:
+    from archive.services.audit import newest as newest_of
+
+    newest = newest_of(anchors)
+    if newest is None:
         console.print("最新锚点 newest anchor before this check: none; every event was "
                       "unanchored")
         return
-    newest = max(anchors, key=lambda a: a.seq)
     age = ""
     if newest.at is not None:
         seconds = (datetime.now(UTC) - newest.at.astimezone(UTC)).total_seconds()

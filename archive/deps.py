@@ -82,7 +82,7 @@ def current_user_any(
     send a bearer token; the web application's session cookie counts only with its CSRF
     token on every request that changes anything."""
     state = _state(request)
-    token = bearer or session_token(request, state.settings.auth)
+    token = bearer or request.cookies.get(COOKIE)
     if not token:
         raise NotAuthenticated("a bearer token is required")
     # Once per request: any policy change committed before this request counts.
@@ -91,21 +91,21 @@ def current_user_any(
         actor = actor_from_token(session, token, state.settings.auth, state.authorizer)
     # Kept for the error handlers, which audit denials on the actor's behalf.
     request.state.actor = actor
+    if not bearer:
+        check_csrf(request, token, state.settings.auth)
     return actor
 
 
-def session_token(request: Request, auth: AuthSettings) -> str | None:
-    """The web application's token from its ``HttpOnly`` cookie; a state-changing request
-    must carry the CSRF token that belongs to it (a page of another site can make the
-    browser send the cookie, never read the token: SameSite=Strict is the second wall)."""
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent, csrf_token(token, auth)):
-            raise CsrfRefused("the CSRF token is missing or wrong; reload the page")
-    return token
+def check_csrf(request: Request, token: str, auth: AuthSettings) -> None:
+    """A state-changing request on the web application's ``HttpOnly`` session cookie must
+    carry the CSRF token that belongs to it (a page of another site can make the browser
+    send the cookie, never read the token: SameSite=Strict is the second wall). A refusal
+    is audited on the cookie holder's behalf: it is what a forged request looks like."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent, csrf_token(token, auth)):
+        raise CsrfRefused("the CSRF token is missing or wrong; reload the page")
 
 
 def current_user(actor: Annotated[Actor, Depends(current_user_any)]) -> Actor:

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from archive.deps import StoreDep, WorkDep, allowed
 from archive.services import audit_log
@@ -49,14 +50,37 @@ def events(
                                       'attachment; filename="audit-events.csv"'})
 
 
-@router.get("/verify")
+class AnchorPublic(BaseModel):
+    seq: int = Field(description="the last event it anchors")
+    at: datetime | None = Field(description="when it was written to WORM storage")
+    age_seconds: int | None = Field(description="how long ago")
+    events_after: int = Field(description="events not yet anchored")
+
+
+class ChainVerdict(BaseModel):
+    ok: bool
+    events: int = Field(description="events checked")
+    first_bad_seq: int | None = Field(description="the first event that fails, if any")
+    problem: str
+    newest_anchor: AnchorPublic | None = Field(description="none before the first anchor")
+
+
+@router.get("/verify", response_model=ChainVerdict)
 def verify_chain(
     work: WorkDep, store: StoreDep,
     actor: Annotated[Actor, Depends(allowed(Action.AUDIT_READ))],
-) -> dict:
-    result = audit_log.verify_chain(work, store)
-    return {"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq,
-            "problem": result.problem}
+) -> ChainVerdict:
+    """验证审计链: every link and every anchor checked; the newest anchor's age and the
+    events after it (what a database holder could still cut unseen)."""
+    result, anchor = audit_log.verify_chain(work, store)
+    newest = None
+    if anchor is not None:
+        age = None if anchor.at is None else max(0, round(
+            (datetime.now(UTC) - anchor.at.astimezone(UTC)).total_seconds()))
+        newest = AnchorPublic(seq=anchor.seq, at=anchor.at, age_seconds=age,
+                              events_after=max(0, result.events - anchor.seq))
+    return ChainVerdict(ok=result.ok, events=result.events, first_bad_seq=result.first_bad_seq,
+                        problem=result.problem, newest_anchor=newest)
 
 
 @router.get("/stats")

@@ -215,6 +215,12 @@ def anchor(session: Session, store: ObjectStore, *, retain_days: int = 3650,
     return Anchor(head.seq, head.hash, now)
 
 
+def newest(anchors: Iterable[Anchor]) -> Anchor | None:
+    """The anchor of the latest event: what came after it a database holder could still
+    cut unseen."""
+    return max(anchors, key=lambda a: a.seq, default=None)
+
+
 def read_anchors(store: ObjectStore) -> list[Anchor]:
     """Every anchor written so far, oldest first. The key is what counts: it names the
     seq and hash; a body that disagrees with its key is an anchor of both."""

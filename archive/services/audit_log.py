@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from archive.db.models import AuditEvent, User, utcnow
 from archive.services.access import Actor
-from archive.services.audit import Event, Verification, read_anchors, verify
+from archive.services.audit import Anchor, Event, Verification, newest, read_anchors, verify
 from archive.services.masking import Shown, shown_to
 from archive.services.spreadsheet import rows_as_csv
 from archive.services.work import Work
@@ -112,9 +112,11 @@ def unused_accounts(work: Work, *, days: int) -> list[User]:
     return users
 
 
-def verify_chain(work: Work, store: ObjectStore) -> Verification:
-    """The chain checked link by link and against every anchor in storage."""
-    result = verify(work.session, key=work.trail.key, anchors=read_anchors(store))
+def verify_chain(work: Work, store: ObjectStore) -> tuple[Verification, Anchor | None]:
+    """The chain checked link by link and against every anchor in storage, with the newest
+    anchor (its age and the events after it say how much is not yet anchored)."""
+    anchors = read_anchors(store)
+    result = verify(work.session, key=work.trail.key, anchors=anchors)
     work.record(Event("audit:verify", "audit", "", details={
         "ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}))
-    return result
+    return result, newest(anchors)

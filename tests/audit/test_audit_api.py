@@ -112,3 +112,17 @@ def test_access_statistics_and_unused_accounts(client, record) -> None:
     names = [a["username"] for a in unused]
     assert "secadmin" in names and "sysadmin" in names  # never logged in
     assert "clerk" not in names and "auditor" not in names
+
+
+def test_verification_names_the_newest_anchor_and_what_came_after_it(client, record) -> None:
+    from archive.services.audit import anchor
+
+    state = client.app.state
+    with state.sessions.begin() as session:
+        made = anchor(session, state.store)
+    client.get(f"/api/v1/records/{record}", headers=login(client, "clerk"))  # after it
+    verdict = client.get("/api/v1/audit/verify", headers=login(client, "auditor")).json()
+    newest = verdict["newest_anchor"]
+    assert verdict["ok"] is True and newest["seq"] >= made.seq
+    assert newest["events_after"] == verdict["events"] - newest["seq"] > 0
+    assert 0 <= newest["age_seconds"] < 600 and newest["at"]

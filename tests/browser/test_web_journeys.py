@@ -5,6 +5,8 @@ edit that would break 三员分立 is refused with its reason on the page."""
 
 from __future__ import annotations
 
+import re
+
 import httpx2 as httpx
 import pytest
 
@@ -78,6 +80,8 @@ def test_the_auditor_filters_the_log_to_the_loan_exports_and_verifies(visit, wor
     status = page.get_by_role("status").filter(has_text="审计链")
     status.wait_for()
     assert "审计链完整" in status.inner_text()
+    # the newest anchor is named (with its age), or its absence said
+    assert re.search(r"最新锚点：第 \d+ 条事件|尚无锚点", status.inner_text())
 
 
 def test_the_security_admins_refused_policy_edit_shows_its_reason(visit) -> None:

@@ -1015,7 +1015,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Verify Chain */
+        /**
+         * Verify Chain
+         * @description 验证审计链: every link and every anchor checked; the newest anchor's age and the
+         *     events after it (what a database holder could still cut unseen).
+         */
         get: operations["verify_chain_api_v1_audit_verify_get"];
         put?: never;
         post?: never;
@@ -1300,6 +1304,29 @@ export interface components {
              */
             grants: components["schemas"]["UnitGrant"][];
         };
+        /** AnchorPublic */
+        AnchorPublic: {
+            /**
+             * Seq
+             * @description the last event it anchors
+             */
+            seq: number;
+            /**
+             * At
+             * @description when it was written to WORM storage
+             */
+            at: string | null;
+            /**
+             * Age Seconds
+             * @description how long ago
+             */
+            age_seconds: number | null;
+            /**
+             * Events After
+             * @description events not yet anchored
+             */
+            events_after: number;
+        };
         /** Body_token_api_v1_auth_token_post */
         Body_token_api_v1_auth_token_post: {
             /** Username */
@@ -1405,6 +1432,25 @@ export interface components {
              * @default 0
              */
             days_overdue: number;
+        };
+        /** ChainVerdict */
+        ChainVerdict: {
+            /** Ok */
+            ok: boolean;
+            /**
+             * Events
+             * @description events checked
+             */
+            events: number;
+            /**
+             * First Bad Seq
+             * @description the first event that fails, if any
+             */
+            first_bad_seq: number | null;
+            /** Problem */
+            problem: string;
+            /** @description none before the first anchor */
+            newest_anchor: components["schemas"]["AnchorPublic"] | null;
         };
         /** CustomerCreate */
         CustomerCreate: {
@@ -4478,9 +4524,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ChainVerdict"];
                 };
             };
         };

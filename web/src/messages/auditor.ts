@@ -35,7 +35,9 @@ export const auditor = {
   verifyBad: (seq: number | null, problem: string) =>
     `审计链验证失败：第一个异常事件序号 ${seq ?? '—'}${problem ? `，问题：${problem}` : ''}`,
   verifyCount: (n: number) => `共检查 ${n} 条事件`,
-  anchorAge: (text: string) => `最新锚点时间：${text}`,
+  anchorAge: (seq: number, at: string, age: string, after: number) =>
+    `最新锚点：第 ${seq} 条事件，写入于 ${at}（${age}前）；其后 ${after} 条事件尚未锚定`,
+  noAnchor: '尚无锚点：全部事件均未锚定到不可改写存储',
   statsRange: '统计时间范围',
   load: '统计',
   perDay: '每日访问量',
