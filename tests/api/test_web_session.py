@@ -56,6 +56,11 @@ def test_a_change_by_cookie_needs_its_csrf_token(client: TestClient) -> None:
         assert refused.status_code == 403, refused.text
         assert refused.json()["error"] == "csrf_failed"
     assert client.get(f"{API}/customers/3300000001").status_code == 404  # nothing written
+    # each refusal is audited on the cookie holder's behalf: a forgery attempt shows
+    denied = client.get(f"{API}/audit/events", headers=login(client, "auditor"), params={
+        "actor": "archivist", "decision": "deny", "limit": 100}).json()["events"]
+    assert [e["reason"] for e in denied if e["action"] == "POST /customers"] == [
+        "the CSRF token is missing or wrong; reload the page"] * 3
     made = client.post(f"{API}/customers", json=body, headers={"X-CSRF-Token": csrf})
     assert made.status_code == 201, made.text
     assert client.get(f"{API}/customers/3300000001").status_code == 200  # reads need none
