@@ -18,6 +18,8 @@ bash scripts/build-web.sh  # the web application the browser tests drive, and it
 
 eval "$(bash scripts/services.sh env)"
 export ARCHIVE_TEST_REQUIRE_SERVICES=1
+# the browser tests' screenshots (the README shows them from here); var/ is not in git
+export ARCHIVE_TEST_OUTPUT="${ARCHIVE_TEST_OUTPUT:-$PWD/var/test-output}"
 
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"
