@@ -216,7 +216,10 @@ class SearchResponse(BaseModel):
     page: int
     size: int
     hits: list[SearchHit]
-    facets: dict[str, dict[str, int]]
+    facets: dict[str, dict[str, int]] = Field(description=(
+        "records per value of doc_type, category, unit, security_level and customer_class, "
+        "and per year of the document date under year (\"2023\", newest first; records "
+        "without a date are in no year), counting only the records this search finds"))
     next: str | None = Field(None, description="cursor for the following page (after=…)")
 
 

@@ -3,8 +3,8 @@
 Public surface: :class:`SearchBackend`, :class:`SearchDocument`, :class:`SearchPage`,
 :class:`SearchQuery`, :class:`TextScope`, :class:`SearchHit`, :class:`SearchResult`,
 :func:`catalogue_text`, :func:`masked_field`, :func:`document_personal_values`,
-:func:`unit_under`,
-``FACET_FIELDS``.
+:func:`unit_under`, :func:`date_bounds`, :func:`year_facet`,
+``FACET_FIELDS``, ``YEAR_FACET``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from search.analysis import Highlight
 from search.personal import Span, find_personal, mask, personal_values
 
 FACET_FIELDS = ("doc_type", "category", "unit", "security_level", "customer_class")
+# the facet of the document date's year (年份): keys are years such as "2023", newest first;
+# records without a date are not counted in it
+YEAR_FACET = "year"
 SORTS = ("relevance", "date")
 MAX_PAGE_SIZE = 100
 MAX_RESULT_WINDOW = 10_000
@@ -112,6 +115,7 @@ class SearchQuery:
     personal_units: tuple[str, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
+    year: int | None = None  # of the document date; with a date range, both apply
     sort: str = "relevance"  # "relevance" (then newest) or "date" (newest first)
     page: int = 1
     size: int = 20
@@ -202,8 +206,12 @@ class SearchBackend(Protocol):
       without the result window limit of ``page``; a cursor that is not one MUST raise
       :class:`search.errors.InvalidQuery`.
     - Filters are exact; ``unit_paths`` keeps records whose unit path starts with one of
-      them; ``security_levels`` keeps records at one of those levels. ``total`` and
+      them; ``security_levels`` keeps records at one of those levels; ``date_from``,
+      ``date_to`` and ``year`` keep dated records within :func:`date_bounds`. ``total`` and
       ``facets`` MUST count only records that pass every filter.
+    - ``facets`` holds, for each of ``FACET_FIELDS``, the records per value, and under
+      ``YEAR_FACET`` the records per year of their document date ("2023"), newest year
+      first, counted by the engine; records without a date are left out of it.
     - ``index`` replaces any earlier version of the same record; ``delete`` of an unknown
       id is not an error. Changes MUST be visible to ``search`` after ``refresh``.
     - ``rebuild`` replaces the whole index with the given documents; searches during a
@@ -265,6 +273,32 @@ def document_personal_values(doc: SearchDocument) -> tuple[str, ...]:
     for page in doc.pages:
         values.update(personal_values(page.text, page.spans))
     return tuple(sorted(values))
+
+
+def date_bounds(query: SearchQuery) -> tuple[date | None, date | None]:
+    """The first and last document date a query keeps (None: no bound): its date range
+    narrowed to its year. A range outside the year keeps nothing (first after last)."""
+    from search.errors import InvalidQuery
+
+    first, last = query.date_from, query.date_to
+    if query.year is not None:
+        if not date.min.year <= query.year <= date.max.year:
+            raise InvalidQuery(f"year must be between {date.min.year} and {date.max.year}")
+        january, december = date(query.year, 1, 1), date(query.year, 12, 31)
+        first = max(first, january) if first else january
+        last = min(last, december) if last else december
+    return first, last
+
+
+def year_facet(counts: Iterable[tuple[int | str, int]]) -> dict[str, int]:
+    """The ``YEAR_FACET`` counts from the (year, records) pairs an engine groups: years
+    written as digits without padding ("2023"), newest first, years without records left
+    out."""
+    years: dict[int, int] = {}
+    for year, count in counts:
+        if count:
+            years[int(year)] = years.get(int(year), 0) + count
+    return {str(year): years[year] for year in sorted(years, reverse=True)}
 
 
 def unit_under(unit_path: str, units: Iterable[str]) -> bool:

@@ -40,18 +40,21 @@ from search.base import (
     FACET_FIELDS,
     MAX_PAGE_SIZE,
     MAX_RESULT_WINDOW,
+    YEAR_FACET,
     SearchDocument,
     SearchHit,
     SearchQuery,
     SearchResult,
     TextScope,
     catalogue_text,
+    date_bounds,
     decode_cursor,
     document_personal_values,
     encode_cursor,
     masked_field,
     refusal,
     unit_under,
+    year_facet,
 )
 from search.errors import DocumentsRefused, InvalidQuery, SearchUnavailable
 from search.personal import query_value
@@ -335,12 +338,13 @@ class EmbeddedSearch:
                 params.extend(_like_prefix(p) for p in query.unit_paths)
             else:
                 clauses.append("0")
-        if query.date_from:
+        first, last = date_bounds(query)
+        if first:
             clauses.append("r.doc_date >= ?")
-            params.append(query.date_from.isoformat())
-        if query.date_to:
+            params.append(first.isoformat())
+        if last:
             clauses.append("r.doc_date <= ?")
-            params.append(query.date_to.isoformat())
+            params.append(last.isoformat())
         return (" AND ".join(clauses) or "1"), params
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -369,8 +373,10 @@ class EmbeddedSearch:
         page = (f"WITH chosen AS (SELECT doc, score FROM {found} WHERE {after} "
                 f"ORDER BY {order} LIMIT ? OFFSET ?) SELECT r.*, chosen.score AS score "
                 f"FROM chosen CROSS JOIN records r ON r.doc = chosen.doc ORDER BY {order}")
-        counted = (f"SELECT {', '.join(FACET_FIELDS)}, count(*) FROM {found} "
-                   f"GROUP BY {', '.join(FACET_FIELDS)}")
+        # one pass counts every facet: the groups of the facet fields and the year (a
+        # dateless record's year is NULL, counted in the total but in no year)
+        grouped = ", ".join((*FACET_FIELDS, "strftime('%Y', doc_date)"))
+        counted = f"SELECT {grouped}, count(*) FROM {found} GROUP BY {grouped}"
         with self._lock:
             try:
                 self._collect(parsed, where, params, relevance, query)
@@ -402,6 +408,9 @@ class EmbeddedSearch:
             for group in groups:
                 counts[group[position]] += group[-1]
             facets[name] = dict(counts.most_common())
+        year = len(FACET_FIELDS)
+        facets[YEAR_FACET] = year_facet((group[year], group[-1]) for group in groups
+                                        if group[year] is not None)
         following = (encode_cursor(rows[-1][key] for key in keys)
                      if len(rows) == size else None)
         return SearchResult(total=total, hits=hits, facets=facets, next=following)

@@ -32,6 +32,9 @@ def search(
     security_level: Annotated[Literal["公开", "内部", "受限"] | None, Query()] = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    year: Annotated[int | None, Query(ge=1, le=9999, description=(
+        "year of the document date (a key of the year facet); with date_from/date_to, "
+        "both apply"))] = None,
     sort: Annotated[Literal["relevance", "date"], Query(
         description="relevance (then newest) or date (newest first)")] = "relevance",
     page: Annotated[int, Query(ge=1, le=500)] = 1,
@@ -42,6 +45,6 @@ def search(
     params = SearchParams(q=q, customer=customer, name=name, address=address,
                           customer_class=customer_class, doc_type=doc_type, category=category,
                           unit=unit, security_level=security_level, date_from=date_from,
-                          date_to=date_to, sort=sort, page=page, size=size, after=after)
+                          date_to=date_to, year=year, sort=sort, page=page, size=size, after=after)
     return search_audited(work, backend, actor=actor, params=params,
                           throttle=request.app.state.search_throttle)

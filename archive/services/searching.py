@@ -35,6 +35,7 @@ class SearchParams:
     security_level: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    year: int | None = None
     sort: str = "relevance"
     page: int = 1
     size: int = 20
@@ -72,7 +73,7 @@ def search_records(search: SearchBackend, *, actor: Actor, params: SearchParams,
         customer_class=params.customer_class, doc_type=params.doc_type,
         category=params.category, unit=params.unit,
         security_levels=(params.security_level,) if params.security_level else None,
-        date_from=params.date_from, date_to=params.date_to, sort=params.sort,
+        date_from=params.date_from, date_to=params.date_to, year=params.year, sort=params.sort,
         page=params.page, size=params.size, after=params.after,
         unit_paths=searched, text_scope=_text_scope(actor, searched),
         personal_units=units_for(actor, Action.PERSONAL_READ),

@@ -48,6 +48,17 @@ def test_field_searches_and_filters(client, filed) -> None:
     assert search(client, headers, q="竊電")["total"] == 3  # traditional characters
 
 
+def test_year_facet_and_filter(client, filed) -> None:
+    headers, ids = filed["headers"], filed["ids"]
+    found = search(client, headers, q="窃电")
+    assert list(found["facets"]["year"].items()) == [("2024", 1), ("2023", 1), ("2022", 1)]
+    chosen = search(client, headers, q="窃电", year=2023)
+    assert [h["record_id"] for h in chosen["hits"]] == [ids["2023-05-04"]]
+    assert chosen["facets"]["year"] == {"2023": 1}
+    assert search(client, headers, year=2023, date_from="2023-06-01")["total"] == 0
+    assert search(client, headers, customer="3300012345", year=2024)["total"] == 1
+
+
 def test_date_sort_and_the_next_cursor(client, filed) -> None:
     headers, ids = filed["headers"], filed["ids"]
     newest_first = [ids[d] for d in ("2024-02-01", "2023-05-04", "2022-09-09")]
@@ -67,6 +78,8 @@ def test_date_sort_and_the_next_cursor(client, filed) -> None:
     {"q": "窃电", "after": "not-a-cursor"},
     {"date_from": "2024-01-01", "date_to": "2023-01-01"},
     {"security_level": "绝密"},
+    {"year": 0},
+    {"year": "二〇二三"},
     {"q": "电" * 300},
 ])
 def test_bad_parameters_are_refused(client, filed, params) -> None:

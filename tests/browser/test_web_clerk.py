@@ -62,6 +62,36 @@ def test_the_clerk_searches_a_phrase_and_opens_the_hit_at_its_page(visit, world,
     page.screenshot(path=shots / "03-record.png", full_page=True)
 
 
+def test_the_clerk_narrows_a_search_to_a_year(visit, world) -> None:
+    """GIVEN the two seeded contracts, both dated 2023-05-04
+    WHEN the clerk searches their type and picks 2023 in the 年份 facet
+    THEN the facet counted them in 2023, the year becomes a chosen filter (in the address
+    too) and both hits stay."""
+    page = visit("clerk").page
+    page.goto("/search?q=供用电合同")
+    titles = ("高压供用电合同", "违章用电及窃电处理记录")
+    for title in titles:
+        page.get_by_test_id("hit").filter(has_text=title).wait_for()
+    years = page.locator(".facets section").filter(
+        has=page.get_by_role("heading", name="年份", exact=True))
+    year = years.locator(".el-check-tag").filter(has_text="2023")
+    counted = re.fullmatch(r"\s*2023（(\d+)）\s*", year.inner_text())
+    assert counted and int(counted[1]) >= len(titles), year.inner_text()
+    with page.expect_response(lambda r: "/api/v1/search?" in r.url
+                              and "year=2023" in r.url) as asked:
+        year.click()
+    answer = asked.value.json()
+    assert (answer["total"], answer["facets"]["year"]) == (int(counted[1]),
+                                                           {"2023": int(counted[1])})
+    page.wait_for_url(re.compile(r"[?&]year=2023(&|$)"))
+    page.locator(".facets .el-check-tag.is-checked").filter(has_text="2023").wait_for()
+    page.get_by_role("button", name="清除筛选").wait_for()
+    for title in titles:
+        page.get_by_test_id("hit").filter(has_text=title).wait_for()
+    assert page.get_by_test_id("hit").count() == min(int(counted[1]), 20)
+    assert axe_violations(page) == []
+
+
 def test_the_clerk_requests_a_restricted_record(visit, world) -> None:
     page = visit("clerk").page
     page.goto("/search?q=窃电")

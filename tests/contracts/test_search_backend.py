@@ -138,6 +138,55 @@ def test_totals_and_facets_count_filtered_records(loaded: SearchBackend) -> None
     assert result.facets["unit"] == {"gs": 2}
 
 
+def test_year_facet_counts_dated_records_newest_first(loaded: SearchBackend) -> None:
+    """GIVEN records of 2022, 2023 and two of 2024, and one without a date
+    WHEN searched without a year
+    THEN the year facet counts each year's records, newest year first, and leaves the
+    dateless one out (it is still in the total)."""
+    loaded.index([make_doc("r5", doc_date=None, title="无日期文件")])
+    loaded.refresh()
+    result = loaded.search(SearchQuery())
+    assert result.total == 5
+    assert result.facets["year"] == {"2024": 2, "2023": 1, "2022": 1}
+    assert list(result.facets["year"]) == ["2024", "2023", "2022"]
+    assert loaded.search(SearchQuery(q="无日期文件")).facets["year"] == {}
+
+
+def test_year_facet_counts_only_what_the_caller_may_find(loaded: SearchBackend) -> None:
+    """The year counts pass the same trimming and filters as the other facets."""
+    def years(**query) -> dict[str, int]:
+        return loaded.search(SearchQuery(**query)).facets["year"]
+
+    assert years(unit_paths=("/root/hz/gs/",)) == {"2024": 2}
+    assert years(unit_paths=()) == {}
+    assert years(security_levels=("公开", "内部")) == {"2024": 2, "2023": 1}
+    assert years(customer_class="低压居民") == {"2024": 1, "2022": 1}
+    assert years(q="杭州", date_to=date(2023, 12, 31)) == {"2023": 1, "2022": 1}
+    # 窃电 is only in r1's page text: outside the text scope it finds, and counts, nothing
+    assert years(q="窃电") == {"2023": 1}
+    assert years(q="窃电", text_scope=TextScope(units=("/root/hz/gs/",),
+                                               levels=("公开", "内部"))) == {}
+
+
+def test_filter_by_year(loaded: SearchBackend) -> None:
+    loaded.index([make_doc("r5", doc_date=None)])
+    loaded.refresh()
+    assert ids(loaded, year=2024) == ["r4", "r2"]
+    assert ids(loaded, year=2023) == ["r1"]
+    assert ids(loaded, year=2021) == []
+    assert ids(loaded, q="杭州", year=2022) == ["r3"]
+    # with a date range both apply
+    assert ids(loaded, year=2024, date_from=date(2024, 3, 1)) == ["r4"]
+    assert ids(loaded, year=2024, date_to=date(2024, 3, 1)) == ["r2"]
+    assert ids(loaded, year=2023, date_from=date(2024, 1, 1)) == []
+    chosen = loaded.search(SearchQuery(year=2024))
+    assert chosen.total == 2
+    assert chosen.facets["year"] == {"2024": 2}
+    assert chosen.facets["doc_type"] == {"安全用电检查记录": 1, "计量装置装拆表工作单": 1}
+    with pytest.raises(InvalidQuery):
+        loaded.search(SearchQuery(year=0))
+
+
 def test_pagination(loaded: SearchBackend) -> None:
     first = ids(loaded, size=2, page=1)
     second = ids(loaded, size=2, page=2)

@@ -84,3 +84,35 @@ def test_top_10_agree_up_to_ties_in_judgement(both, corpus) -> None:
         assert set(first[:lead]) == set(second[:lead]) <= query.relevant, query
         assert len(first) == len(second), query
     assert identical >= len(corpus[1]) // 2
+
+
+def test_year_facets_agree(both, corpus) -> None:
+    """GIVEN the corpus, dated over several years, in both backends
+    WHEN each labelled query (and the empty one) is asked
+    THEN both count the same records in each year, newest year first."""
+    embedded, elastic = both
+    everything = embedded.search(SearchQuery()).facets["year"]
+    assert len(everything) >= 5
+    assert sum(everything.values()) == len(corpus[0])
+    for q in [None, *(query.q for query in corpus[1])]:
+        first = embedded.search(SearchQuery(q=q, size=1)).facets["year"]
+        second = elastic.search(SearchQuery(q=q, size=1)).facets["year"]
+        assert list(first.items()) == list(second.items()), q
+
+
+def test_filtering_by_year_agrees(both, corpus) -> None:
+    embedded, elastic = both
+    years = embedded.search(SearchQuery()).facets["year"]
+    for year, count in years.items():
+        chosen = [backend.search(SearchQuery(year=int(year), sort="date", size=100))
+                  for backend in (embedded, elastic)]
+        assert chosen[0].total == chosen[1].total == count, year
+        assert [h.record_id for h in chosen[0].hits] == [h.record_id for h in chosen[1].hits]
+        assert all(h.doc_date is not None and h.doc_date.year == int(year)
+                   for h in chosen[0].hits)
+        assert chosen[0].facets["year"] == chosen[1].facets["year"] == {year: count}
+    for query in corpus[1][:20]:
+        year = int(next(iter(years)))
+        totals = [backend.search(SearchQuery(q=query.q, year=year)).total
+                  for backend in (embedded, elastic)]
+        assert totals[0] == totals[1], query

@@ -2346,7 +2346,10 @@ export interface components {
             size: number;
             /** Hits */
             hits: components["schemas"]["SearchHit"][];
-            /** Facets */
+            /**
+             * Facets
+             * @description records per value of doc_type, category, unit, security_level and customer_class, and per year of the document date under year ("2023", newest first; records without a date are in no year), counting only the records this search finds
+             */
             facets: {
                 [key: string]: {
                     [key: string]: number;
@@ -3482,6 +3485,8 @@ export interface operations {
                 security_level?: ("公开" | "内部" | "受限") | null;
                 date_from?: string | null;
                 date_to?: string | null;
+                /** @description year of the document date (a key of the year facet); with date_from/date_to, both apply */
+                year?: number | null;
                 /** @description relevance (then newest) or date (newest first) */
                 sort?: "relevance" | "date";
                 page?: number;

@@ -9,7 +9,7 @@ export const clerk = {
   granted: '可查阅',
   facetType: '文件类型',
   facetCategory: '分类',
-  facetYear: '年度',
+  facetYear: '年份',
   facetClass: '客户类别',
   dateRange: '文件日期',
   dateFrom: '开始日期',
