@@ -18,17 +18,6 @@ export function showDone(message: string): void {
   ElMessage({ type: 'success', message, duration: 2500 })
 }
 
-/** Runs an action, showing its error if it fails; answers whether it succeeded. */
-export async function attempt(action: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await action()
-    return true
-  } catch (error) {
-    showError(error)
-    return false
-  }
-}
-
 /** Whether the user confirmed the question (a warning box with 确定 / 取消). */
 export async function confirmed(message: string): Promise<boolean> {
   try {
