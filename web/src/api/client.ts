@@ -30,12 +30,13 @@ export function whenSignedOut(callback: () => void): void {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-const session: Middleware = {
-  onRequest({ request }) {
-    if (!SAFE.has(request.method) && csrf) request.headers.set('X-CSRF-Token', csrf)
-    return request
-  },
+/** The request with the CSRF token, if it changes anything. */
+function signed(request: Request): Request {
+  if (!SAFE.has(request.method) && csrf) request.headers.set('X-CSRF-Token', csrf)
+  return request
 }
+
+const session: Middleware = { onRequest: ({ request }) => signed(request) }
 
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' })
 api.use(session)
@@ -85,14 +86,24 @@ export function upload<T>(url: string, form: FormData,
   })
 }
 
+/** A fetch of a route outside the typed client, with the session: its response if OK,
+ *  else the ApiError (a 401 also signs the page out). */
+export async function fetchOk(url: string, init: RequestInit = {}): Promise<Response> {
+  let response: Response
+  try {
+    response = await fetch(signed(new Request(url, { credentials: 'same-origin', ...init })))
+  } catch {
+    throw new ApiError(0, 'network', '')
+  }
+  if (response.ok) return response
+  let body: unknown = {}
+  try { body = await response.json() } catch { /* not JSON */ }
+  throw failure(response.status, body)
+}
+
 /** A file the browser saves (CSV, JSONL, a transfer package), fetched with the session. */
 export async function download(url: string, name: string): Promise<void> {
-  const response = await fetch(url, { credentials: 'same-origin' })
-  if (!response.ok) {
-    let body: unknown = {}
-    try { body = await response.json() } catch { /* not JSON */ }
-    throw failure(response.status, body)
-  }
+  const response = await fetchOk(url)
   const link = document.createElement('a')
   link.href = URL.createObjectURL(await response.blob())
   link.download = name
@@ -107,14 +118,6 @@ export async function getJson<T>(path: string,
   for (const [key, value] of Object.entries(query)) {
     if (value !== undefined && value !== '') params.set(key, String(value))
   }
-  let response: Response
-  try {
-    response = await fetch(params.size ? `${path}?${params}` : path, { credentials: 'same-origin' })
-  } catch {
-    throw new ApiError(0, 'network', '')
-  }
-  let body: unknown = {}
-  try { body = await response.json() } catch { /* not JSON */ }
-  if (!response.ok) throw failure(response.status, body)
-  return body as T
+  const response = await fetchOk(params.size ? `${path}?${params}` : path)
+  try { return await response.json() as T } catch { return {} as T }
 }
