@@ -187,7 +187,11 @@ def sign_in(page, username: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """axe-core's serious and critical violations on the page as it stands."""
+    """axe-core's serious and critical violations on the page as it stands, once its
+    transitions have ended (a toast fading in has, for a moment, too little contrast)."""
+    page.wait_for_function("""() => document.getAnimations().every(
+        a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)""",
+        timeout=10_000)
     # evaluated through the devtools protocol: the page's CSP forbids an inline script
     page.evaluate(AXE.read_text())
     found = page.evaluate("""async () => {
