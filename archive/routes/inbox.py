@@ -1,23 +1,33 @@
 """``/api/v1/inbox``: 待归档 — files imported without catalogue data that could not be
-filed automatically, and filing them by hand."""
+filed automatically, the pages of each as read (its access copy), and filing them by
+hand."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from archive.db.models import InboxItem
 from archive.deps import SearchDep, SettingsDep, StoreDep, WorkDep, allowed
+from archive.routes.records import stream_object
 from archive.schemas import Code
 from archive.services.access import Actor
-from archive.services.inbox import file_waiting, get_item, waiting_items
+from archive.services.inbox import (
+    file_waiting,
+    get_item,
+    open_item_copy,
+    waiting_items,
+)
 from archive.services.indexing import index_soon
 from archive.services.jobs import worker_name
 from archive.services.masking import shown_to
+from archive.services.records import stat_object
 from archive.services.retention import protect_original
 from policies import Action
 
@@ -70,6 +80,24 @@ def index(
     """Items of the caller's units, oldest first (default: those waiting for an archivist)."""
     items = waiting_items(work, actor=actor, status=state)
     return [inbox_public(item, actor) for item in items]
+
+
+@router.get("/{item_id}/access-copy", response_class=StreamingResponse,
+            responses={200: {"content": {"application/pdf": {}}}})
+def access_copy(
+    item_id: str, work: WorkDep, store: StoreDep,
+    actor: Annotated[Actor, Depends(allowed(Action.RECORD_CREATE))],
+) -> StreamingResponse:
+    """The item's pages as read: the searchable PDF made when it was read, or a born-digital
+    PDF itself. Unmasked, so only for those who may see personal information (403 for the
+    others: no masked copy of an inbox item exists), and within the clearance for the item's
+    level; 409 before the item is read, and once it is filed (read the record's copy)."""
+    item, key = open_item_copy(work, actor=actor, item_id=item_id)
+    info = stat_object(store, key)
+    stem = Path(item.original_filename or item.id).stem
+    return stream_object(store, key, "application/pdf", info.size,
+                         f"{stem}.searchable.pdf" if item.access_key else f"{stem}.pdf",
+                         info.sha256 or item.sha256)
 
 
 @router.post("/{item_id}/file", status_code=status.HTTP_201_CREATED,

@@ -8,7 +8,8 @@ missing). Otherwise the item waits, with the reason and the text read, until an 
 files it by hand. Either way the OCR is done once: the pages travel with the item.
 
 Public surface: :func:`accept_to_inbox`, :func:`read_catalogue`, :class:`Reading`,
-:func:`settle`, :func:`file_item`, :func:`list_inbox`, :func:`get_item`.
+:func:`settle`, :func:`file_item`, :func:`list_inbox`, :func:`get_item`,
+:func:`copy_key`, :func:`open_item_copy`.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ from archive.services.audit import Event, Trail
 from archive.services.catalogue import DOC_TYPE_CATEGORIES, DOC_TYPES
 from archive.services.filing import dossier_for, get_customer
 from archive.services.indexing import enqueue
-from archive.services.masking import known_values
+from archive.services.masking import known_values, shown_to
 from archive.services.records import forget_original, page_rows, receive_original
 from archive.services.retention import due_date, filing_date, period_for
 from archive.services.work import Work
 from archive.settings import ArchiveNumberSettings
 from ingest import IngestSettings
 from ingest.pipeline import PageText
-from policies import Action, Authorizer
+from policies import Action, Authorizer, Decision, Target
 from storage import ObjectStore
 
 _ACCOUNT = re.compile(r"户\s*号\s*[:：]?\s*(\d{10})(?!\d)")
@@ -225,6 +226,36 @@ def get_item(session: Session, *, actor: Actor, item_id: str) -> InboxItem:
     return item
 
 
+def copy_key(item: InboxItem) -> str | None:
+    """The object that shows the item's pages: its access copy (searchable PDF), or a
+    born-digital PDF's original, which is its own; None when it has neither."""
+    if item.access_key:
+        return item.access_key
+    return item.original_key if item.media_type == "application/pdf" else None
+
+
+def _may_see_pages(actor: Actor, item: InboxItem) -> None:
+    """The pages of an item are content: a clearance at or above the item's level, and,
+    since they cannot be shown masked, the personal-information clearance."""
+    decision = actor.authorizer.decide(actor.subject, item.unit.path,
+                                       Target(level=item.security_level),
+                                       Action.RECORD_CONTENT)
+    if decision is not Decision.ALLOW:
+        raise PermissionDenied(
+            f"密级不足，不能查看此待归档文件的页面: inbox item {item.id} is "
+            f"{item.security_level}, above the clearance of {actor.username}")
+    if not shown_to(actor, item.unit.path).personal:
+        # A masked copy is a record's (ensure_masked_copy): it masks by the customer's
+        # known values and the stored spans of its pages, and is kept under the record's
+        # sha256; an item has no customer yet, and a copy made for it would be an orphan.
+        raise PermissionDenied(
+            f"无个人信息查看权限，不能查看待归档文件的页面图像（页面未脱敏，文字预览已脱敏）: "
+            f"the pages of inbox item {item.id} are shown unmasked only to those who may see "
+            f"personal information, which {actor.username} may not; no masked copy of an "
+            "inbox item exists, read its masked text preview, or the record's access copy "
+            "once it is filed")
+
+
 def list_inbox(session: Session, *, actor: Actor, status: str | None = "waiting",
                limit: int = 200) -> list[InboxItem]:
     """Items of the units where the actor may file records, oldest first."""
@@ -242,6 +273,30 @@ def waiting_items(work: Work, *, actor: Actor, status: str | None) -> list[Inbox
     work.record(Event("inbox:list", "inbox", "",
                       details={"status": status, "count": len(items)}))
     return items
+
+
+def open_item_copy(work: Work, *, actor: Actor, item_id: str) -> tuple[InboxItem, str]:
+    """The item and the key of its copy, once the actor may see its pages and the read is
+    audited (``inbox:access-copy``): an item of the units where they file (else answered
+    as :func:`get_item` answers), within their clearance and with the personal-information
+    clearance (403), read and still waiting, with a copy to show (409 otherwise)."""
+    item = get_item(work.session, actor=actor, item_id=item_id)
+    _may_see_pages(actor, item)
+    if item.status == "filed":
+        raise Conflict(f"此文件已归档: inbox item {item_id} is filed as record "
+                       f"{item.record_id}; read its pages there (records/{item.record_id}/"
+                       "access-copy)")
+    if item.status == "failed":
+        raise Conflict(f"此文件识别失败，暂无页面图像: inbox item {item_id} could not be read; "
+                       "its job can be retried")
+    if item.status != "waiting" or item.pages is None:
+        raise Conflict(f"此文件尚未识别完成，暂无页面图像: inbox item {item_id} has not been "
+                       f"read (status {item.status}); its pages show once it is read")
+    key = copy_key(item)
+    if key is None:
+        raise Conflict(f"此文件没有可供预览的页面图像: inbox item {item_id} has no access copy")
+    work.record(Event("inbox:access-copy", "inbox", item_id))
+    return item, key
 
 
 def file_waiting(work: Work, item: InboxItem, *, actor: Actor,

@@ -7,6 +7,7 @@ without it."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import uuid
@@ -132,6 +133,10 @@ ROUTES = [
                                           headers=h), lendable=True),
     Route("GET", "/api/v1/inbox", "record:create", False, False, 200,
           lambda c, h, w, lv, lent: c.get("/api/v1/inbox", headers=h)),
+    # the pages of an item: the inbox's role, and content's clearance for the item's level
+    Route("GET", "/api/v1/inbox/{item_id}/access-copy", "record:create", True, True, 200,
+          lambda c, h, w, lv, lent: c.get(f"/api/v1/inbox/{w['inbox_copies'][lv]}/access-copy",
+                                          headers=h)),
     Route("POST", "/api/v1/inbox/{item_id}/file", "record:create", True, False, 201,
           lambda c, h, w, lv, lent: c.post(f"/api/v1/inbox/{w['inbox_item']()}/file", headers=h,
                                            json={"customer_account": w["account"],
@@ -364,15 +369,19 @@ def world(client, settings) -> Iterator[dict]:
                 return request.id
         return make
 
-    def inbox_item() -> str:
-        """A file of 西湖供电所's inbox, read but not placed."""
+    def inbox_item(level: str = "内部") -> str:
+        """A file of 西湖供电所's inbox, read but not placed (a born-digital PDF, stored)."""
+        digest = uuid.uuid4().hex * 2
+        content = documents.text_pdf([f"用电申请书 {digest}"])
+        client.app.state.store.put(f"originals/{digest}", io.BytesIO(content),
+                                   content_type="application/pdf")
         with sessions.begin() as session:
             xh = session.scalar(select(Unit.id).where(Unit.code == "xh"))
             creator = session.scalar(select(User.id).where(User.username == "target"))
-            digest = uuid.uuid4().hex * 2
-            item = InboxItem(unit_id=xh, created_by=creator, sha256=digest, size=1,
-                             media_type="application/pdf", original_key=f"originals/{digest}",
-                             page_count=1, status="waiting", reason="matrix",
+            item = InboxItem(unit_id=xh, created_by=creator, sha256=digest,
+                             size=len(content), media_type="application/pdf",
+                             original_key=f"originals/{digest}", page_count=1,
+                             security_level=level, status="waiting", reason="matrix",
                              pages=json.dumps([{"number": 1, "text": "用电申请书",
                                                 "source": "text-layer", "confidence": None,
                                                 "layout": None}]))
@@ -423,7 +432,8 @@ def world(client, settings) -> Iterator[dict]:
 
     yield {"account": account, "dossiers": dossiers, "records": records, "jobs": jobs,
            "pending": borrow_request("pending"), "on_loan": borrow_request("approved"),
-           "inbox_item": inbox_item, "paper": paper, "proposal": proposal,
+           "inbox_item": inbox_item, "paper": paper,
+           "inbox_copies": {level: inbox_item(level) for level in LEVELS}, "proposal": proposal,
            "reminder": reminder, "transfer": transfer,
            "transfers": {level: transfer(level) for level in LEVELS}}
     engine.dispose()

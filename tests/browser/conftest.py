@@ -79,7 +79,8 @@ def _seed(world: World) -> None:
 
 
 def _seed_inbox(world: World, folder: Path) -> None:
-    """A scan for a customer the archive does not know yet, imported: it waits in 待归档."""
+    """A scan for a customer the archive does not know yet, and a two-page memo with no 户号
+    after it, imported: both wait in 待归档."""
     import io
 
     from rich.console import Console
@@ -91,6 +92,8 @@ def _seed_inbox(world: World, folder: Path) -> None:
     (folder / "unknown.pdf").write_bytes(documents.text_pdf(
         ["低压非居民用电申请书 户号：3309999999 户名：杭州新客户商贸有限公司 "
          "申请日期：2024年3月5日"]))
+    (folder / "waiting-memo.pdf").write_bytes(documents.text_pdf(
+        ["会议纪要 配电房改造", "第二页 改造工期 联系电话 13900002222"]))
     with Backends.open(world.settings) as backends:
         import_directory(backends, directory=folder, username="archivist", manifest=None,
                          console=Console(file=io.StringIO()))
@@ -184,7 +187,11 @@ def sign_in(page, username: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """axe-core's serious and critical violations on the page as it stands."""
+    """axe-core's serious and critical violations on the page as it stands, once its
+    transitions have ended (a toast fading in has, for a moment, too little contrast)."""
+    page.wait_for_function("""() => document.getAnimations().every(
+        a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)""",
+        timeout=10_000)
     # evaluated through the devtools protocol: the page's CSP forbids an inline script
     page.evaluate(AXE.read_text())
     # judged as the user sees it once things settle: a toast fading in is not yet its colour

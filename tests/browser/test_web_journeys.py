@@ -1,7 +1,9 @@
 """The archivist's, the auditor's and the security admin's journeys in the browser, on the
 loan a clerk asked for: the archivist approves it and the clerk then reads the record; the
 auditor finds it in the log, exports CSV and verifies the chain; a security admin's policy
-edit that would break 三员分立 is refused with its reason on the page."""
+edit that would break 三员分立 is refused with its reason on the page. The archivist also
+uploads files and files an inbox item beside its pages (refused, with the reason, to one
+without the personal-information clearance)."""
 
 from __future__ import annotations
 
@@ -127,7 +129,7 @@ def test_the_archivist_uploads_three_files_and_watches_them_finish(visit, world,
     page.screenshot(path=shots / "05-upload.png", full_page=True)
 
 
-def test_the_archivist_files_an_inbox_item_from_the_split_view(visit, world) -> None:
+def test_the_archivist_files_an_inbox_item_from_the_split_view(visit, world, shots) -> None:
     httpx.post(f"{world.base}/api/v1/customers", headers=world.token("archivist"), json={
         "account": "3309999999", "name": "杭州新客户商贸有限公司", "customer_class": "低压",
         "voltage": "0.4kV", "address": "杭州市拱墅区", "phone": "13900001111",
@@ -135,9 +137,62 @@ def test_the_archivist_files_an_inbox_item_from_the_split_view(visit, world) -> 
     page = visit("archivist").page
     page.goto("/inbox")
     page.get_by_text("unknown.pdf").first.wait_for()
+    # the selected item's pages, drawn in the viewer with the archivist's watermark
+    pages = page.get_by_test_id("inbox-pages")
+    sheet = pages.get_by_test_id("sheet")
+    pages.get_by_test_id("page-indicator").filter(has_text="第 1 / 1 页").wait_for()
+    assert sheet.get_attribute("data-page") == "1"
+    assert sheet.get_attribute("data-watermark").startswith("archivist ")
+    wait_drawn(page, sheet)
+    # j moves to the next item and its two pages, k back
+    page.keyboard.press("j")
+    page.get_by_role("heading", name="waiting-memo.pdf").wait_for()
+    pages.get_by_test_id("page-indicator").filter(has_text="第 1 / 2 页").wait_for()
+    wait_drawn(page, sheet)
+    page.keyboard.press("k")
+    page.get_by_role("heading", name="unknown.pdf").wait_for()
+    pages.get_by_test_id("page-indicator").filter(has_text="第 1 / 1 页").wait_for()
+    wait_drawn(page, sheet)
+    assert axe_violations(page) == []
+    page.screenshot(path=shots / "06-inbox.png", full_page=True)
     page.get_by_label("户号", exact=True).first.fill("3309999999")
     page.get_by_role("button", name="归档并转到下一条").click()
     page.get_by_text("已归档").first.wait_for()
     waiting = httpx.get(f"{world.base}/api/v1/inbox", headers=world.token("archivist")).json()
     assert all(item["original_filename"] != "unknown.pdf" for item in waiting)
+    # the next one is selected, and its pages shown
+    page.get_by_role("heading", name="waiting-memo.pdf").wait_for()
+    pages.get_by_test_id("page-indicator").filter(has_text="第 1 / 2 页").wait_for()
     assert axe_violations(page) == []
+
+
+def test_an_archivist_without_personal_clearance_sees_why_no_pages(visit, world) -> None:
+    """GIVEN an archivist of the unit without the personal-information clearance WHEN they
+    open 待归档 THEN the server's refusal stands in place of the pages, in Chinese, and the
+    masked text and the filing form remain."""
+    from tests.factories import add_account
+
+    add_account(world.settings, "archivist_np", role="archivist", unit="hz",
+                clearance="受限", personal_info=False)
+    page = visit("archivist_np").page
+    page.goto("/inbox")
+    refusal = page.get_by_test_id("pages-refused")
+    refusal.wait_for()
+    assert "无法显示页面图像" in refusal.inner_text()
+    assert "个人信息" in refusal.inner_text()
+    assert page.get_by_test_id("sheet").count() == 0
+    assert page.get_by_role("button", name="归档并转到下一条").is_visible()
+    assert axe_violations(page) == []
+
+
+def wait_drawn(page, sheet) -> None:  # type: ignore[no-untyped-def]
+    """Until the sheet's canvas holds a page's text: dark pixels, which the faint watermark
+    over a white page never makes (a Chinese font the PDF does not embed draws nothing
+    without pdf.js's character maps)."""
+    page.wait_for_function("""c => {
+        if (!c || !c.width || !c.height) return false
+        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+        for (let i = 0; i < data.length; i += 4)
+            if (data[i] < 100 && data[i + 1] < 100 && data[i + 2] < 100) return true
+        return false
+    }""", arg=sheet.locator("canvas").element_handle(), timeout=15_000)

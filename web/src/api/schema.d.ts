@@ -380,6 +380,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inbox/{item_id}/access-copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access Copy
+         * @description The item's pages as read: the searchable PDF made when it was read, or a born-digital
+         *     PDF itself. Unmasked, so only for those who may see personal information (403 for the
+         *     others: no masked copy of an inbox item exists), and within the clearance for the item's
+         *     level; 409 before the item is read, and once it is filed (read the record's copy).
+         */
+        get: operations["access_copy_api_v1_inbox__item_id__access_copy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inbox/{item_id}/file": {
         parameters: {
             query?: never;
@@ -3291,6 +3314,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InboxPublic"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    access_copy_api_v1_inbox__item_id__access_copy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
