@@ -194,11 +194,7 @@ def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
         timeout=10_000)
     # evaluated through the devtools protocol: the page's CSP forbids an inline script
     page.evaluate(AXE.read_text())
-    # judged as the user sees it once things settle: a toast fading in is not yet its colour
     found = page.evaluate("""async () => {
-        const ending = document.getAnimations()  // a spinner's never ends: not waited for
-            .filter(a => a.effect && a.effect.getComputedTiming().iterations !== Infinity);
-        await Promise.all(ending.map(a => a.finished.catch(() => null)));
         const result = await axe.run(document, {resultTypes: ['violations']});
         return result.violations.filter(v => ['serious', 'critical'].includes(v.impact))
             .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
