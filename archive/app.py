@@ -148,7 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 retain_days=settings.audit.anchor_retention_days,
                 compliance=settings.audit.anchor_lock == "compliance")
             state.anchorer.start()
-            state.worker = (start_workers(settings, backends.job_context())
+            state.dispatcher = backends.dispatcher
+            state.worker = (start_workers(settings, backends.job_context(), backends.dispatcher)
                             if settings.embedded_worker else None)
             try:
                 yield

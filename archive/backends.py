@@ -29,6 +29,7 @@ from storage import ObjectStore, make_store
 
 if TYPE_CHECKING:
     from archive.services.jobs import JobContext
+    from archive.services.jobs.dispatch import Dispatcher
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Backends:
         try:
             yield backends
         finally:
+            if "dispatcher" in backends.__dict__:
+                backends.dispatcher.close()
             if "search" in backends.__dict__:
                 backends.search.close()
             backends.engine.dispose()
@@ -62,6 +65,13 @@ class Backends:
     @cached_property
     def authorizer(self) -> CasbinAuthorizer:
         return CasbinAuthorizer(self.engine, clock=self.clock.now)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """How jobs reach workers: the database polled, or Dramatiq on Redis."""
+        from archive.services.jobs.dispatch import make_dispatcher
+
+        return make_dispatcher(self.settings.dispatch)
 
     @property
     def audit_key(self) -> bytes:

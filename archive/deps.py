@@ -22,6 +22,7 @@ from archive.errors import CsrfRefused, NotAuthenticated, PasswordChangeRequired
 from archive.services.access import Actor, require
 from archive.services.accounts import actor_from_token
 from archive.services.audit import Trail
+from archive.services.jobs.dispatch import Dispatcher
 from archive.services.sessions import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_token
 from archive.services.work import Work
 from archive.settings import AuthSettings, Settings
@@ -65,6 +66,10 @@ def get_clock(request: Request) -> Clock:
     return _state(request).clock
 
 
+def get_dispatcher(request: Request) -> Dispatcher:
+    return _state(request).dispatcher
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -72,6 +77,7 @@ StoreDep = Annotated[ObjectStore, Depends(get_store)]
 SearchDep = Annotated[SearchBackend, Depends(get_search)]
 AuthorizerDep = Annotated[Authorizer, Depends(get_authorizer)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 
 def current_user_any(

@@ -50,6 +50,21 @@ class AuditSettings(BaseModel):
         return self.hmac_key.get_secret_value().encode()
 
 
+class DispatchSettings(BaseModel):
+    """How jobs reach workers (``ARCHIVE_DISPATCH__BACKEND``): ``database`` — workers poll
+    the database, one machine, no server; ``dramatiq`` — Dramatiq on Redis, workers on any
+    machine with the shared backends' settings. Either way the database is the record of
+    every job: a message carries only a job id, and the claim fences duplicates."""
+
+    backend: Literal["database", "dramatiq"] = "database"
+    redis_url: SecretStr = SecretStr("")  # redis://:password@host:6379/0
+    namespace: str = Field("archive", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")  # its Redis keys
+    # A queued job no worker has taken for this long is announced again (a message lost
+    # with Redis, or sent while it was down); a message is given up after this long.
+    sweep_seconds: float = Field(15.0, gt=0)
+    time_limit_seconds: float = Field(3600.0, gt=0)
+
+
 class ArchiveNumberSettings(BaseModel):
     """Parts of the 档号 (archive number) that are fixed for one archive."""
 
@@ -92,6 +107,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     archive_number: ArchiveNumberSettings = ArchiveNumberSettings()
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -126,6 +142,13 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(network, strict=False)
             except ValueError as exc:
                 raise ValueError(f"ARCHIVE_TRUSTED_PROXIES: {exc}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _broker_named(self) -> Settings:
+        if self.dispatch.backend == "dramatiq" and not self.dispatch.redis_url.get_secret_value():
+            raise ValueError("ARCHIVE_DISPATCH__BACKEND=dramatiq needs "
+                             "ARCHIVE_DISPATCH__REDIS_URL (redis://:password@host:6379/0)")
         return self
 
     @model_validator(mode="after")

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Install and run the real backing services as plain loopback processes (no Docker):
-# tesseract (Debian), PostgreSQL (Debian), Elasticsearch (Maven Central integ-test-zip)
-# and MinIO (built from the Go module proxy).
+# tesseract (Debian), PostgreSQL (Debian), Redis (Debian, the task engine's broker),
+# Elasticsearch (Maven Central integ-test-zip) and MinIO (built from the Go module proxy).
 #
 #   scripts/services.sh install   install packages, fetch and build servers (cached, idempotent)
 #   scripts/services.sh up        install, then start every service and wait until ready
 #   scripts/services.sh down      stop the services this script started
 #   scripts/services.sh status    show what is running
 #   scripts/services.sh env       print the ARCHIVE_TEST_* exports for the running services
-#   scripts/services.sh es-stop   stop Elasticsearch alone (the search outage test uses these)
-#   scripts/services.sh es-start  start it again and wait until it answers
+#   scripts/services.sh stop NAME   stop one service (postgres|redis|minio|elasticsearch): the
+#   scripts/services.sh start NAME  outage tests use these; start waits until it answers
+#   scripts/services.sh es-stop|es-start  the same for Elasticsearch (kept for old callers)
 #
 # Downloads and builds are cached in $ARCHIVE_SERVICES_CACHE (default
 # ~/.cache/archive-services), runtime data lives in $ARCHIVE_SERVICES_RUN
@@ -27,6 +28,7 @@ ES_PORT=${ARCHIVE_ES_PORT:-19200}
 MINIO_PORT=${ARCHIVE_MINIO_PORT:-19000}
 MINIO_CONSOLE_PORT=${ARCHIVE_MINIO_CONSOLE_PORT:-19001}
 PG_PORT=${ARCHIVE_PG_PORT:-5432}
+REDIS_PORT=${ARCHIVE_REDIS_PORT:-16379}
 ES_USER=archive-es
 MINIO_USER=archive-test
 PG_USER=archive
@@ -47,6 +49,10 @@ load_credentials() {
             "$(python3 -c 'import secrets; print(secrets.token_hex(16))')" \
             "$(python3 -c 'import secrets; print(secrets.token_hex(16))')" >"$CREDENTIALS")
     fi
+    if ! grep -q '^REDIS_PASSWORD=' "$CREDENTIALS"; then  # a file from before Redis came
+        printf 'REDIS_PASSWORD=%s\n' "$(python3 -c 'import secrets; print(secrets.token_hex(16))')" \
+            >>"$CREDENTIALS"
+    fi
     # shellcheck disable=SC1090
     . "$CREDENTIALS"
 }
@@ -57,7 +63,7 @@ as_root() {
 
 install_debian() {
     local wanted=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng tesseract-ocr-osd
-        poppler-utils fonts-noto-cjk "postgresql-$PG_VERSION" unzip curl chromium)
+        poppler-utils fonts-noto-cjk "postgresql-$PG_VERSION" redis-server unzip curl chromium)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
@@ -164,6 +170,84 @@ pg_up() {
         | grep -q 1 || as_root runuser -u postgres -- createdb -O "$PG_USER" "$PG_DB"
 }
 
+redis_up() {
+    local home=$RUN/redis
+    if [ -f "$home/redis.pid" ] && kill -0 "$(cat "$home/redis.pid")" 2>/dev/null; then return; fi
+    mkdir -p "$home"
+    # a private instance (never the system service): loopback, a password, an append-only
+    # file so a restart keeps the queues (as production's Redis must)
+    (umask 077 && printf '%s\n' "bind 127.0.0.1" "port $REDIS_PORT" "dir $home" \
+        "pidfile $home/redis.pid" "logfile $home/redis.log" "daemonize yes" 'save ""' \
+        "appendonly yes" "requirepass $REDIS_PASSWORD" >"$home/redis.conf")
+    log "starting Redis on 127.0.0.1:$REDIS_PORT"
+    redis-server "$home/redis.conf"
+}
+
+redis_ready() {
+    for _ in $(seq 60); do
+        if REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+            log "Redis ready"; return
+        fi
+        sleep 0.5
+    done
+    log "Redis did not answer on 127.0.0.1:$REDIS_PORT"
+    return 1
+}
+
+redis_stop() {
+    local pidfile=$RUN/redis/redis.pid
+    [ -f "$pidfile" ] || { log "Redis was not started by this script"; return 1; }
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 60); do
+        if ! kill -0 "$pid" 2>/dev/null; then log "Redis stopped"; return; fi
+        sleep 0.5
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+minio_stop() {
+    local pidfile=$RUN/minio/minio.pid
+    [ -f "$pidfile" ] || { log "MinIO was not started by this script"; return 1; }
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    for _ in $(seq 60); do
+        if ! curl -fsS -m 1 "http://127.0.0.1:$MINIO_PORT/minio/health/live" >/dev/null 2>&1; then
+            rm -f "$pidfile"; log "MinIO stopped"; return
+        fi
+        sleep 0.5
+    done
+    return 1
+}
+
+pg_ready() {
+    for _ in $(seq 60); do
+        if pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then log "PostgreSQL ready"; return; fi
+        sleep 0.5
+    done
+    return 1
+}
+
+stop_one() {
+    case "${1:-}" in
+        postgres) as_root pg_ctlcluster "$PG_VERSION" main stop -m fast && log "PostgreSQL stopped" ;;
+        redis) redis_stop ;;
+        minio) minio_stop ;;
+        elasticsearch) es_stop ;;
+        *) echo "usage: $0 stop postgres|redis|minio|elasticsearch" >&2; return 2 ;;
+    esac
+}
+
+start_one() {
+    case "${1:-}" in
+        postgres) pg_up && pg_ready ;;
+        redis) redis_up && redis_ready ;;
+        minio) minio_up && wait_for MinIO "http://127.0.0.1:$MINIO_PORT/minio/health/live" ;;
+        elasticsearch) es_start ;;
+        *) echo "usage: $0 start postgres|redis|minio|elasticsearch" >&2; return 2 ;;
+    esac
+}
+
 wait_for() {
     local name=$1 url=$2 tries=${3:-120}
     for _ in $(seq "$tries"); do
@@ -178,8 +262,10 @@ up() {
     mkdir -p "$RUN"
     install_all
     pg_up
+    redis_up
     es_up
     minio_up
+    redis_ready
     wait_for MinIO "http://127.0.0.1:$MINIO_PORT/minio/health/live"
     wait_for Elasticsearch "http://127.0.0.1:$ES_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" 180
     tesseract --list-langs 2>/dev/null | grep -q chi_sim || { log "tesseract chi_sim missing"; return 1; }
@@ -206,6 +292,7 @@ es_start() {
 down() {
     if [ -f "$RUN/minio/minio.pid" ]; then kill "$(cat "$RUN/minio/minio.pid")" 2>/dev/null || true; rm -f "$RUN/minio/minio.pid"; fi
     if [ -f "$RUN/elasticsearch/es.pid" ]; then as_root kill "$(cat "$RUN/elasticsearch/es.pid")" 2>/dev/null || true; fi
+    if [ -f "$RUN/redis/redis.pid" ]; then kill "$(cat "$RUN/redis/redis.pid")" 2>/dev/null || true; fi
     as_root pg_ctlcluster "$PG_VERSION" main stop 2>/dev/null || true
 }
 
@@ -213,6 +300,8 @@ status() {
     curl -fsS "http://127.0.0.1:$ES_PORT/_cluster/health" && echo || echo "elasticsearch: down"
     curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/live" && echo "minio: up" || echo "minio: down"
     pg_lsclusters 2>/dev/null || echo "postgresql: not installed"
+    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG \
+        && echo "redis: up" || echo "redis: down"
     tesseract --version 2>&1 | head -1 || echo "tesseract: not installed"
 }
 
@@ -223,6 +312,7 @@ export ARCHIVE_TEST_MINIO_ENDPOINT=127.0.0.1:$MINIO_PORT
 export ARCHIVE_TEST_MINIO_ACCESS_KEY=$MINIO_USER
 export ARCHIVE_TEST_MINIO_SECRET_KEY=$MINIO_PASSWORD
 export ARCHIVE_TEST_PG_URL=postgresql+psycopg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB
+export ARCHIVE_TEST_REDIS_URL=redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0
 export ARCHIVE_TEST_TESSERACT=1
 EOF
 }
@@ -235,7 +325,9 @@ case "${1:-}" in
     down) down ;;
     status) status ;;
     env) print_env ;;
+    stop) stop_one "${2:-}" ;;
+    start) start_one "${2:-}" ;;
     es-stop) es_stop ;;
     es-start) es_start ;;
-    *) echo "usage: $0 install|up|down|status|env|es-stop|es-start" >&2; exit 2 ;;
+    *) echo "usage: $0 install|up|down|status|env|stop NAME|start NAME" >&2; exit 2 ;;
 esac

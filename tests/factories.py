@@ -1,7 +1,8 @@
 """Builders for test settings, databases, users and tokens, over both backend sets.
 
-Backend sets: ``embedded`` (SQLite, filesystem, SQLite FTS5) and ``services``
-(PostgreSQL, MinIO, Elasticsearch from ``ARCHIVE_TEST_*``).
+Backend sets: ``embedded`` (SQLite, filesystem, SQLite FTS5, jobs dispatched by polling
+the database) and ``services`` (PostgreSQL, MinIO, Elasticsearch, and Dramatiq on Redis
+dispatching the jobs, from ``ARCHIVE_TEST_*``).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Set
         return
     minio = services.minio_config()
     es = services.es_url()
+    redis = services.redis_url()
     suffix = uuid.uuid4().hex[:10]
     with postgres_database(migrated=True) as url:
         values.update(
@@ -120,6 +122,7 @@ def make_settings(backend_set: str, tmp_path: Path, **overrides) -> Iterator[Set
                                                    "object_lock": True}},
             search={"backend": "elasticsearch",
                     "elasticsearch": {"url": es, "alias": f"t-{suffix}"}},
+            dispatch={"backend": "dramatiq", "redis_url": redis, "namespace": f"t-{suffix}"},
         )
         values.update(overrides)
         settings = Settings(**values)
@@ -136,6 +139,9 @@ def _drop_services_state(settings: Settings) -> None:
     es = Elasticsearch(settings.search.elasticsearch.url)
     es.indices.delete(index=f"{settings.search.elasticsearch.alias}-*", ignore_unavailable=True)
     es.close()
+    if settings.dispatch.backend == "dramatiq":
+        services.drop_redis_namespace(settings.dispatch.redis_url.get_secret_value(),
+                                      settings.dispatch.namespace)
     m = settings.storage.minio
     services.empty_bucket(Minio(m.endpoint, access_key=m.access_key,
                                 secret_key=m.secret_key.get_secret_value(), secure=False),

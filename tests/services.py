@@ -43,6 +43,26 @@ def pg_url() -> str:
     return url  # type: ignore[return-value]
 
 
+def redis_url() -> str:
+    url = os.environ.get("ARCHIVE_TEST_REDIS_URL")
+    if not url:
+        _missing("Redis (ARCHIVE_TEST_REDIS_URL)")
+    return url  # type: ignore[return-value]
+
+
+def drop_redis_namespace(url: str, namespace: str) -> None:
+    """Remove a test's queues (every key of its Dramatiq namespace)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 def require_tesseract() -> None:
     if shutil.which("tesseract") is None:
         _missing("tesseract")

@@ -27,7 +27,8 @@ from archive.services.audit import Trail
 from archive.services.catalogue import DOC_TYPE_CATEGORIES
 from archive.services.filing import dossier_for, parse_doc_date
 from archive.services.inbox import accept_to_inbox
-from archive.services.jobs import JobContext, WorkerPool, claim_next, run_job
+from archive.services.jobs import JobContext, Worker, WorkerPool, claim_next, run_job
+from archive.services.jobs.dispatch import Dispatcher
 from archive.services.records import Upload, accept_upload
 from archive.settings import Settings
 from policies import Action
@@ -74,14 +75,21 @@ def file_document(
     return record.id, job.id
 
 
-def run_jobs(ctx: JobContext, console: Console, job_ids: list[str], settings: Settings
-             ) -> tuple[int, int]:
+def run_jobs(ctx: JobContext, console: Console, job_ids: list[str], settings: Settings,
+             dispatcher: Dispatcher) -> tuple[int, int]:
     """Run jobs until every job of ``job_ids`` has ended, with a progress bar of documents
     and pages: in a pool of worker processes (``settings.worker_processes``, by default one
-    per core), or here when that is 0. A running server's workers may take some of the
-    jobs meanwhile; they are counted all the same. Returns (done, failed).
+    per core), or here when that is 0. With a broker (Dramatiq) the jobs are announced on
+    it and ``archive worker`` on any machine takes them too. A running server's workers
+    may take some of the jobs meanwhile; they are counted all the same. Returns
+    (done, failed).
     """
-    pool = WorkerPool(settings) if settings.worker_processes != 0 else None
+    dispatcher.announce(job_ids)
+    pool: WorkerPool | Worker | None = None
+    if settings.worker_processes != 0:
+        pool = WorkerPool(settings)
+    elif not dispatcher.polls:  # the broker's messages, consumed in this process
+        pool = Worker(ctx, poll_seconds=settings.worker_poll_seconds, dispatcher=dispatcher)
     if pool is not None:
         pool.start()
     finished: dict[str, str] = {}
@@ -199,7 +207,7 @@ def import_directory(
         job_ids = _receive_files(sessions, actor=actor, settings=settings, store=store,
                                  files=files, summary=summary, console=console)
     summary.indexed, summary.ingest_failed = run_jobs(backends.job_context(), console,
-                                                      job_ids, settings)
+                                                      job_ids, settings, backends.dispatcher)
     if manifest is None:
         _count_placed(sessions, job_ids, summary)
     _print_summary(console, summary, auto=manifest is None)

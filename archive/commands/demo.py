@@ -98,7 +98,8 @@ def load_demo(backends: Backends, *, password: str | None, customers: int,
             job_ids.append(job_id)
         except DuplicateRecord:
             duplicates += 1
-    done, failed = run_jobs(backends.job_context(), console, job_ids, settings)
+    done, failed = run_jobs(backends.job_context(), console, job_ids, settings,
+                            backends.dispatcher)
     example = _upload_example(people[-1], demo_dir)
 
     console.print(f"演示数据 demo: {filed} records filed ({duplicates} already there), "

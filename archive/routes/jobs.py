@@ -2,11 +2,11 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from archive.db.models import Job
-from archive.deps import WorkDep, allowed
+from archive.deps import DispatcherDep, WorkDep, allowed
 from archive.routes.paging import DEFAULT_LIMIT, Cursor, Limit
 from archive.schemas import IndexRefusalPublic, JobPage, JobPublic
 from archive.services.access import Actor
@@ -74,13 +74,11 @@ def read(
 
 @router.post("/{job_id}/retry", response_model=JobPublic)
 def retry(
-    request: Request, job_id: str, work: WorkDep,
+    job_id: str, work: WorkDep, dispatcher: DispatcherDep,
     actor: Annotated[Actor, Depends(allowed(Action.JOB_RETRY))],
 ) -> JobPublic:
     """Queue a failed job again, due now, its attempts counted afresh (once its cause is
     fixed); 409 for a job that has not failed."""
     job = retry_job(work, actor=actor, job_id=job_id)
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        work.after_commit(worker.notify)
+    work.after_commit(lambda: dispatcher.announce([job_id]))
     return job_public(work.session, job)

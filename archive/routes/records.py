@@ -110,9 +110,7 @@ async def upload(
                           dossier_id=fields.dossier_id, doc_type=fields.doc_type,
                           title=fields.title, doc_date=parse_doc_date(fields.doc_date),
                           security_level=fields.security_level))
-    worker = getattr(request.app.state, "worker", None)
-    if worker is not None:
-        worker.notify()
+    request.app.state.dispatcher.announce([job.id])
     return RecordAccepted(record_id=record.id, job_id=job.id)
 
 

@@ -1,6 +1,7 @@
-"""Where jobs run: :class:`Worker` (a thread claiming and running due jobs, keeping the
-index caught up and purging destroyed records' objects) and :class:`WorkerPool` (worker
-processes that end with their parent, restarted when one dies).
+"""Where jobs run: :class:`Worker` (a thread that runs due jobs as its dispatcher brings
+them — polling the database, or consuming Dramatiq messages — keeps the index caught up
+and purges destroyed records' objects) and :class:`WorkerPool` (worker processes that end
+with their parent, restarted when one dies).
 
 Public surface: :class:`Worker`, :class:`WorkerPool`, :func:`start_workers`.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from archive.services.disposition import purge_destroyed
 from archive.services.indexing import index_pending, retry_refused
 from archive.services.jobs.claiming import claim_next
+from archive.services.jobs.dispatch import DatabaseDispatcher, Dispatcher
 from archive.services.jobs.pipeline import JobContext, run_job
 from archive.settings import Settings
 
@@ -31,16 +33,22 @@ class Worker:
     caught up with the outbox (waiting longer each time the backend is still away)."""
 
     MAX_INDEX_BACKOFF = 60.0
+    SWEEP_EVERY = 5.0  # how often a broker's lost messages are looked for
 
-    def __init__(self, ctx: JobContext, *, poll_seconds: float = 0.5) -> None:
+    def __init__(self, ctx: JobContext, *, poll_seconds: float = 0.5,
+                 dispatcher: Dispatcher | None = None) -> None:
         self.ctx = ctx
         self.poll_seconds = poll_seconds
+        self.dispatcher = dispatcher or DatabaseDispatcher()
+        if isinstance(self.dispatcher, DatabaseDispatcher):
+            self.dispatcher.subscribe(self.notify)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._index_backoff = 0.0
         self._index_not_before = 0.0
         self._purge_not_before = 0.0
+        self._sweep_not_before = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.loop, name="ingest-worker", daemon=True)
@@ -56,9 +64,13 @@ class Worker:
             self._thread.join(timeout)
 
     def run_pending(self) -> int:
-        """Run due jobs until none is left; returns how many ran."""
+        """Run due jobs until none is left (a polling dispatcher), or announce again those
+        whose message was lost (a broker's); returns how many."""
         ran = 0
-        while not self._stop.is_set() and (
+        if not self.dispatcher.polls and time.monotonic() >= self._sweep_not_before:
+            self._sweep_not_before = time.monotonic() + self.SWEEP_EVERY
+            ran = self.dispatcher.sweep(self.ctx)
+        while self.dispatcher.polls and not self._stop.is_set() and (
                 job_id := claim_next(self.ctx.sessions, self.ctx.policy, self.ctx.worker)):
             run_job(self.ctx, job_id)
             ran += 1
@@ -90,6 +102,7 @@ class Worker:
                 retry_refused(session)
         except Exception:
             log.warning("refused records not queued again", exc_info=True)
+        self.dispatcher.consume(self.ctx)  # a broker's messages: run in its own threads
         while not self._stop.is_set():
             try:
                 if not self.run_pending():
@@ -134,16 +147,19 @@ def _worker_process(settings: Settings, parent: int) -> None:
     from archive.backends import Backends
 
     with Backends.open(settings) as backends:
-        worker = Worker(backends.job_context(), poll_seconds=settings.worker_poll_seconds)
+        worker = Worker(backends.job_context(), poll_seconds=settings.worker_poll_seconds,
+                        dispatcher=backends.dispatcher)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
         _die_with_parent(parent, lambda: worker.stop(timeout=0))
         worker.loop()
 
 
-def start_workers(settings: Settings, ctx: JobContext) -> Worker | WorkerPool:
+def start_workers(settings: Settings, ctx: JobContext,
+                  dispatcher: Dispatcher | None = None) -> Worker | WorkerPool:
     """The workers the settings ask for: a thread (``worker_processes=0``) or processes."""
     if settings.worker_processes == 0:
-        worker: Worker | WorkerPool = Worker(ctx, poll_seconds=settings.worker_poll_seconds)
+        worker: Worker | WorkerPool = Worker(ctx, poll_seconds=settings.worker_poll_seconds,
+                                             dispatcher=dispatcher)
     else:
         worker = WorkerPool(settings)
     worker.start()
