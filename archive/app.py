@@ -20,10 +20,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from archive import metrics
 from archive.backends import Backends
 from archive.deps import client_address
 from archive.errors import ArchiveError, IntegrityFault, RateLimited
-from archive.middleware import RequestGuard, SecurityHeaders, error_response, security_headers
+from archive.middleware import (
+    RequestGuard,
+    RequestMetrics,
+    SecurityHeaders,
+    error_response,
+    security_headers,
+)
 from archive.routes import (
     accounts,
     audit,
@@ -41,6 +48,7 @@ from archive.routes import (
     search,
     transfers,
 )
+from archive.routes import metrics as metrics_route
 from archive.services.audit import Anchorer, Event, Trail
 from archive.services.jobs import start_workers
 from archive.services.logins import HashTimer, LoginThrottle
@@ -126,6 +134,8 @@ def _register_errors(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    assert settings.metrics_dir is not None
+    metrics.configure(settings.metrics_dir)  # before any metric exists in this process
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -169,7 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     for module in (auth, customers, dossiers, records, inbox, jobs, search, borrowing,
-                   retention, disposition, transfers, audit, accounts, policies, health):
+                   retention, disposition, transfers, audit, accounts, policies, health,
+                   metrics_route):
         app.include_router(module.router, prefix=API)
     app.include_router(borrowing.reminders_router, prefix=API)
     _register_errors(app)
@@ -177,4 +188,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, upload_bytes=settings.max_upload_bytes + 64 * 1024,
                        uploads={f"{API}/records"})
     app.add_middleware(SecurityHeaders, api_prefix=API)
+    app.add_middleware(RequestMetrics, prefix=f"{API}/")
     return app

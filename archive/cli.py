@@ -15,6 +15,17 @@ from rich.console import Console
 from archive.settings import get_settings
 
 app = typer.Typer(help="客户档案管理系统 — customer records archive", no_args_is_help=True)
+
+
+@app.callback()
+def _process_start() -> None:
+    """Every command of this process writes its metrics where the scrape reads them."""
+    from archive import metrics
+
+    settings = get_settings()
+    assert settings.metrics_dir is not None
+    metrics.configure(settings.metrics_dir)
+
 units_app = typer.Typer(help="Organisational units (单位).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts (用户).", no_args_is_help=True)
 app.add_typer(units_app, name="units")

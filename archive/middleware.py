@@ -2,10 +2,12 @@
 before anything is parsed) and the security headers of every answer.
 
 Public surface: :class:`RequestGuard`, :class:`SecurityHeaders`, :func:`security_headers`,
-:func:`error_response`.
+:func:`error_response`, :class:`RequestMetrics`.
 """
 
 from __future__ import annotations
+
+import time
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
@@ -24,6 +26,36 @@ def error_response(status: int, code: str, detail: str, headers: dict[str, str] 
         headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status,
                         headers=headers or None)
+
+
+class RequestMetrics:
+    """Counts every API request by method, route (its template: bounded labels; a path
+    no route matched is ``unmatched``) and status, with its latency."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        from archive import metrics
+
+        started, status = time.perf_counter(), [500]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", "")
+            if not route or "{path:path}" in route:  # nothing, or only the web app's fallback
+                route = "unmatched"
+            metrics.observe_request(scope["method"], route, status[0],
+                                    time.perf_counter() - started)
 
 
 class RequestGuard:

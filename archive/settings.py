@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     archive_number: ArchiveNumberSettings = ArchiveNumberSettings()
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    # GET /api/v1/metrics answers only a scraper sending this token (Authorization: Bearer);
+    # empty: metrics are not served at all. Samples of this host's processes are kept in
+    # metrics_dir (default <data_dir>/metrics).
+    metrics_token: SecretStr = SecretStr("")
+    metrics_dir: Path | None = None
     storage: StorageSettings = Field(default_factory=StorageSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -121,6 +126,8 @@ class Settings(BaseSettings):
             self.storage.filesystem.root = self.data_dir / "objects"
         if self.search.embedded.path == Path("var/search.db"):
             self.search.embedded.path = self.data_dir / "search.db"
+        if self.metrics_dir is None:
+            self.metrics_dir = self.data_dir / "metrics"
         return self
 
     @model_validator(mode="after")

@@ -5,12 +5,22 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from search.settings import ElasticsearchSettings, EmbeddedSettings
 from storage.settings import FilesystemSettings, MinioSettings
 from tests import services
+
+# Metrics of every process the suite starts go to one folder of this run, chosen before
+# prometheus_client is first imported (its value store is fixed then): see archive.metrics.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    import tempfile
+
+    from archive import metrics
+
+    metrics.configure(Path(tempfile.mkdtemp(prefix="archive-metrics-")))
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from archive import metrics
 from archive.db.models import AuditEvent, User, utcnow
 from archive.services.access import Actor
 from archive.services.audit import Anchor, Event, Verification, newest, read_anchors, verify
@@ -117,6 +118,7 @@ def verify_chain(work: Work, store: ObjectStore) -> tuple[Verification, Anchor |
     anchor (its age and the events after it say how much is not yet anchored)."""
     anchors = read_anchors(store)
     result = verify(work.session, key=work.trail.key, anchors=anchors)
+    metrics.chain_verified(result.ok)
     work.record(Event("audit:verify", "audit", "", details={
         "ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}))
     return result, newest(anchors)

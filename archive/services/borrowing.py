@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.clock import as_utc
@@ -324,11 +324,15 @@ def _decidable(actor: Actor, action: str = Action.BORROW_DECIDE):  # type: ignor
             .where(in_units(Unit.path, units_for(actor, action))))
 
 
+def overdue_condition(now: datetime):  # type: ignore[no-untyped-def]
+    """A paper original handed out and not back by its due date."""
+    return and_(BorrowRequest.kind == "physical", BorrowRequest.status == "approved",
+                BorrowRequest.checked_out_at.is_not(None), BorrowRequest.ends_at <= now)
+
+
 def _overdue(session: Session, actor: Actor, now: datetime) -> list[BorrowRequest]:
-    return list(session.scalars(_decidable(actor).where(
-        BorrowRequest.kind == "physical", BorrowRequest.status == "approved",
-        BorrowRequest.checked_out_at.is_not(None), BorrowRequest.ends_at <= now)
-        .order_by(BorrowRequest.ends_at)))
+    return list(session.scalars(_decidable(actor).where(overdue_condition(now))
+                                .order_by(BorrowRequest.ends_at)))
 
 
 def overdue_loans(work: Work, *, actor: Actor, now: datetime) -> list[BorrowRequest]:

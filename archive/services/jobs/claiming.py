@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive import metrics
 from archive.clock import as_utc
 from archive.db.models import (
     InboxItem,
@@ -57,9 +58,12 @@ def _take(session: Session, job_id: str, status: str, attempts: int, policy: Job
           worker: str, now: datetime) -> bool:
     """The conditional UPDATE: only the one worker whose update finds the job as it read
     it gets it; a job its workers kept dying on fails instead."""
+    if status == "running":
+        metrics.lease_expired()
     if status == "running" and attempts >= policy.max_attempts:
         give_up(session, job_id, f"the worker stopped during each of {attempts} "
-                                 "attempts (killed, out of memory, or crashed)")
+                                 "attempts (killed, out of memory, or crashed)",
+                kind="worker-died")
         return False
     return bool(session.execute(
         update(Job).where(Job.id == job_id, Job.status == status, Job.attempts == attempts)
@@ -126,7 +130,10 @@ def stale_queued(sessions: sessionmaker[Session], *, older_than: timedelta,
     return found
 
 
-def give_up(session: Session, job_id: str, reason: str) -> None:
+def give_up(session: Session, job_id: str, reason: str, *, kind: str = "unreadable") -> None:
+    """The job fails for good with its reason (``kind`` counts it in the metrics:
+    unreadable, worker-died, internal)."""
+    metrics.job_given_up(kind)
     session.execute(update(Job).where(Job.id == job_id)
                     .values(status="failed", error=reason, lease_until=None,
                             updated_at=utcnow()))

@@ -90,10 +90,16 @@ class DramatiqDispatcher:
     def __init__(self, settings: DispatchSettings) -> None:
         import dramatiq
         from dramatiq.brokers.redis import RedisBroker
+        from dramatiq.middleware import default_middleware
+        from dramatiq.middleware.prometheus import Prometheus
 
         self.settings = settings
+        # Dramatiq's own series (messages, errors, retries, dead letters, durations) land in
+        # the metrics folder of this host beside the archive's (archive.metrics.configure)
         self.broker = RedisBroker(url=settings.redis_url.get_secret_value(),
-                                  namespace=settings.namespace)
+                                  namespace=settings.namespace,
+                                  middleware=[m() for m in default_middleware] + [Prometheus()])
+        self.broker.emit_after("process_boot")
         self._ctx: JobContext | None = None
         self._worker: dramatiq.Worker | None = None
         self._lock = threading.Lock()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive import metrics
 from archive.db.models import (
     InboxItem,
     Job,
@@ -151,13 +153,20 @@ def _read_original(ctx: JobContext, job_id: str, key: str, sha256: str
         info = inspect(path, ctx.ingest)
         update_job(ctx.sessions, job_id, pages_total=info.page_count, pages_done=0)
 
+        took: list[float] = []
+        last = [time.perf_counter()]
+
         def progress(done: int, total: int) -> None:
+            now = time.perf_counter()
+            took.append(now - last[0])
+            last[0] = now
             update_job(ctx.sessions, job_id, pages_done=done,
                        progress=round(done / max(total, 1), 3),
                        lease_until=utcnow() + ctx.policy.lease)
 
         pages = extract_pages(path, ctx.ingest, page_count=info.page_count,
                               engine=ctx.engine, on_page=progress)
+        metrics.observe_pages(zip((page.source for page in pages), took, strict=False))
         return pages, _access_copy(ctx, path, pages, sha256)
 
 
@@ -273,7 +282,7 @@ def run_job(ctx: JobContext, job_id: str) -> None:
     except Exception as exc:  # a bug: record it on the job, keep the worker alive
         log.exception("job %s crashed", job_id)
         with ctx.sessions.begin() as session:
-            give_up(session, job_id, f"internal error: {exc}")
+            give_up(session, job_id, f"internal error: {exc}", kind="internal")
         return
     for step in AFTER:
         try:

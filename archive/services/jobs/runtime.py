@@ -144,14 +144,20 @@ def _worker_process(settings: Settings, parent: int) -> None:
     it ends with its parent."""
     import signal
 
+    from archive import metrics
     from archive.backends import Backends
 
+    assert settings.metrics_dir is not None
+    metrics.configure(settings.metrics_dir)
     with Backends.open(settings) as backends:
         worker = Worker(backends.job_context(), poll_seconds=settings.worker_poll_seconds,
                         dispatcher=backends.dispatcher)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
         _die_with_parent(parent, lambda: worker.stop(timeout=0))
-        worker.loop()
+        try:
+            worker.loop()
+        finally:
+            metrics.process_ended()
 
 
 def start_workers(settings: Settings, ctx: JobContext,
