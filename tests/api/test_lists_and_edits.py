@@ -19,6 +19,7 @@ from tests.factories import (
     login,
     upload,
     wait_for_job,
+    wait_until,
 )
 
 XH = [f"33001000{n:02d}" for n in range(1, 8)]  # 西湖供电所's customers
@@ -298,9 +299,14 @@ def test_editing_a_record_is_audited_and_search_sees_it(client, dossiers) -> Non
         "security_level": "内部"}
     assert event["details"]["after"]["title"] == "高压供用电合同（续签） 联系电话138****1234"
     assert event["details"]["after"]["security_level"] == "受限"
-    hits = client.get("/api/v1/search", headers=archivist, params={"q": "续签"}).json()["hits"]
-    assert [(h["record_id"], h["doc_type"], h["security_level"]) for h in hits] == [
-        (record, "客户信息变更单", "受限")]
+    # indexed right after the commit; under load the backend may take it a moment later
+    # (the change waits in the outbox for the worker loop), so ask until it is there
+    def found() -> list:
+        hits = client.get("/api/v1/search", headers=archivist, params={"q": "续签"}).json()
+        return [(h["record_id"], h["doc_type"], h["security_level"]) for h in hits["hits"]]
+
+    wait_until(found, 30, "the edit in the index")
+    assert found() == [(record, "客户信息变更单", "受限")]
     assert client.get("/api/v1/search", headers=archivist,
                       params={"doc_type": "供用电合同"}).json()["total"] == 0
     # a record of a shorter period moves later with a type kept longer

@@ -2,7 +2,7 @@
 policy of leases, attempts and backoff, and giving up.
 
 Public surface: :class:`JobPolicy`, :func:`worker_name`, :func:`claim_next`,
-:func:`claim` (one job, for a message), :class:`Claim`, :func:`stale_queued`,
+:func:`claim` (one job, for a message), :class:`Claim`, :func:`unattended`,
 :func:`give_up`, :func:`requeue`, :func:`update_job`.
 """
 
@@ -116,15 +116,21 @@ def claim(sessions: sessionmaker[Session], job_id: str, policy: JobPolicy = JobP
         return Claim(wait=policy.lease.total_seconds()) if row.status == "queued" else Claim()
 
 
-def stale_queued(sessions: sessionmaker[Session], *, older_than: timedelta,
-                 limit: int = 500) -> list[str]:
-    """Due jobs no worker has touched for ``older_than`` (their message lost, or never
-    sent while the broker was down), marked touched now so the next sweep skips them."""
+def unattended(sessions: sessionmaker[Session], *, queued_for: timedelta | None,
+               limit: int = 500) -> list[str]:
+    """Jobs no worker attends to: running under a lease that ran out (their worker died),
+    and, with ``queued_for``, due queued jobs nobody touched for that long (their message
+    lost, or never sent while the broker was down). Marked touched now, so the next sweep
+    skips them."""
     now = utcnow()
+    abandoned = and_(Job.status == "running",
+                     or_(Job.lease_until.is_(None), Job.lease_until < now),
+                     Job.updated_at < now - timedelta(seconds=1))
+    condition = abandoned if queued_for is None else or_(abandoned, and_(
+        _due(now), Job.status == "queued", Job.updated_at < now - queued_for))
     with sessions.begin() as session:
-        found = list(session.scalars(select(Job.id).where(
-            _due(now), Job.updated_at < now - older_than).order_by(Job.created_at)
-            .limit(limit)))
+        found = list(session.scalars(select(Job.id).where(condition)
+                                     .order_by(Job.created_at).limit(limit)))
         if found:
             session.execute(update(Job).where(Job.id.in_(found)).values(updated_at=now))
     return found

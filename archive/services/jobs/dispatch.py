@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from archive.services.jobs.claiming import claim, stale_queued
+from archive.services.jobs.claiming import claim, unattended
 from archive.settings import DispatchSettings
 
 if TYPE_CHECKING:
@@ -145,19 +145,21 @@ class DramatiqDispatcher:
         return int(self.broker.do_qsize(self.QUEUE))
 
     def sweep(self, ctx: JobContext) -> int:
-        """Jobs whose message is lost show as due jobs nobody touched while Redis holds
-        no message at all (with a backlog queued, each job's message is still there)."""
+        """A job whose worker died shows as running under an expired lease: announced
+        again at once (Dramatiq would requeue its message too, but only once its own
+        heartbeat check comes round). A job whose message is lost shows as due and
+        untouched while Redis holds no message at all (with a backlog queued, each job's
+        message is still there)."""
         try:
-            if self.pending():
-                return 0
+            quiet = self.pending() == 0
         except _broker_errors():
             return 0
-        lost = stale_queued(ctx.sessions,
-                            older_than=timedelta(seconds=self.settings.sweep_seconds))
-        if lost:
-            log.info("announcing %d jobs again (their messages were lost)", len(lost))
-            self.announce(lost)
-        return len(lost)
+        found = unattended(ctx.sessions, queued_for=timedelta(
+            seconds=self.settings.sweep_seconds) if quiet else None)
+        if found:
+            log.info("announcing %d unattended jobs again", len(found))
+            self.announce(found)
+        return len(found)
 
     def close(self) -> None:
         with self._lock:
