@@ -176,13 +176,15 @@ class ElasticsearchSearch:
             return
         with _translate():
             if not self.client.indices.exists_alias(name=self.alias):
-                name = self._new_index()
+                # The first index has one name and is made with its alias in one request:
+                # two processes (or threads) starting at once cannot both make one, which
+                # would leave the alias on two indices and no write index.
                 try:
-                    self.client.indices.put_alias(index=name, name=self.alias)
-                except ApiError:
-                    # another process created the alias meanwhile; drop our empty index
-                    self.client.indices.delete(index=name)
-                    raise
+                    self.client.indices.create(index=f"{self.alias}-first", settings=SETTINGS,
+                                               mappings=MAPPING, aliases={self.alias: {}})
+                except ApiError as exc:
+                    if "resource_already_exists" not in str(exc):
+                        raise
             else:
                 # fields added since the index was made (additions only; a changed field
                 # needs ``archive reindex``)

@@ -12,7 +12,9 @@ from archive.services.logins import REFUSED
 from tests.factories import PASSWORD, login
 
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/session"),
-          ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
+          ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz"),
+          # the Prometheus scrape: its own token, no user's (tests/api/test_metrics.py)
+          ("GET", "/api/v1/metrics")}
 
 
 def api_routes(app) -> list[tuple[str, str]]:

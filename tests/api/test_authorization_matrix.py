@@ -303,7 +303,9 @@ ROUTES += [
 ]
 # signing in (a bearer token, or the web application's session cookie) and the probes
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/session"),
-          ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz")}
+          ("GET", "/api/v1/healthz"), ("GET", "/api/v1/readyz"),
+          # the Prometheus scrape: its own token, no user's (tests/api/test_metrics.py)
+          ("GET", "/api/v1/metrics")}
 
 
 def expected(route: Route, role: str, place: str, level: str, lent: bool) -> int:
